@@ -1,0 +1,212 @@
+"""Command line: ``assistant ingest|ask|remove|info`` (also ``python -m assistant``).
+
+Errors a user can fix print one line and exit with status 1 (2 for bad usage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .errors import AssistantError
+from .settings import Settings
+
+SAMPLE_QUESTION = "Which states recognize Abkhazia?"
+
+# Extra verbs register here: name -> (help, add_arguments(parser), run(args) -> exit code).
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
+
+
+def command(name: str, help: str):
+    """Decorator: register ``run(args)`` as a verb; the function's ``arguments`` attribute adds flags."""
+
+    def wrap(run):
+        COMMANDS[name] = (help, getattr(run, "arguments", lambda p: None), run)
+        return run
+
+    return wrap
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(index_dir=getattr(args, "index", None), model=getattr(args, "model", None))
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", type=Path, help="index folder (default: $ASSISTANT_INDEX or ./index)")
+    p.add_argument("--model", help="sentence-transformers model name or local path (default: the index's model)")
+
+
+def _print_answer(ans, color: bool) -> None:
+    bold, dim, reset = ("\033[1m", "\033[2m", "\033[0m") if color else ("", "", "")
+    if ans.abstained:
+        print(f"{bold}{ans.text}{reset}  (confidence {ans.confidence:.2f})")
+        if ans.citations:
+            print("Closest passages:")
+    else:
+        text = ans.text
+        if ans.span:
+            a, b = ans.span
+            text = f"{text[:a]}{bold}{text[a:b]}{reset}{text[b:]}" if color else f"{text[:a]}[{text[a:b]}]{text[b:]}"
+        print(text)
+        if ans.span_text:
+            print(f"{dim}Answer:{reset} {bold}{ans.span_text}{reset}")
+        print(f"{dim}confidence {ans.confidence:.2f}{reset}")
+    for n, c in enumerate(ans.citations, 1):
+        meta = ", ".join(x for x in (c.author, c.date) if x)
+        print(f"[{n}] {c.title}{f' ({meta})' if meta else ''} — {c.article_id} chars {c.start}-{c.end}")
+        print(f"    “{c.quote}”")
+    for note in ans.notes:
+        print(f"{dim}note: {note}{reset}")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .core import Assistant, clean_question, default_assistant
+
+    clean_question(args.question, Settings().max_question_chars)  # fail fast, before loading a model
+    settings = _settings(args)
+    from .index_dir import IndexDir
+
+    if args.index is None and not IndexDir(settings.index_dir).exists():
+        assistant = default_assistant()  # first use: build from seeds/
+    else:
+        assistant = Assistant.load(settings=settings)
+    ans = assistant.ask(args.question, history=args.history or None)
+    if args.json:
+        print(json.dumps(ans.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        _print_answer(ans, color=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from .core import _existing_model
+    from .embedding import Embedder
+    from .ingest import ingest_paths
+
+    settings = _settings(args)
+    model = settings.model or (None if args.rebuild else _existing_model(settings.index_dir))
+    embedder = Embedder.load(model, settings.allow_download)
+    report = ingest_paths(
+        settings.index_dir, args.paths, embedder, settings, rebuild=args.rebuild, progress=not args.quiet
+    )
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"{settings.index_dir}: {report.summary()}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from .core import Assistant
+
+    assistant = Assistant.load(settings=_settings(args))
+    report = assistant.remove(args.ids)
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"removed {len(report.removed)} article(s): {', '.join(report.removed) or '-'}")
+    return 0 if report.removed else 1
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from .index import Index
+
+    index = Index.load(_settings(args).index_dir)
+    m = index.manifest
+    data = {
+        "index": str(index.folder.path),
+        "generation": index.generation,
+        "created": m.get("created"),
+        "model": m.get("model"),
+        "chunking": m.get("chunking"),
+        "counts": m.get("counts"),
+        "bytes_on_disk": sum(
+            p.stat().st_size for p in (index.folder.path / index.generation).rglob("*") if p.is_file()
+        ),
+        "articles": [
+            {"id": a.id, "title": a.title, "date": a.date, "author": a.author} for a in index.store.articles()
+        ],
+    }
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=1))
+        return 0
+    c = data["counts"] or {}
+    print(f"index      {data['index']} ({data['generation']}, {data['created']})")
+    print(
+        f"model      {data['model'].get('name')} (dim {data['model'].get('dim')}, sha256 {str(data['model'].get('weights_sha256'))[:12]}…)"
+    )
+    print(f"contents   {c.get('articles')} articles, {c.get('chunks')} chunks, {c.get('sentences')} sentences")
+    print(f"on disk    {data['bytes_on_disk'] / 1e6:.2f} MB")
+    for a in data["articles"][: args.limit]:
+        print(f"  {a['id']}  {a['title']}  {a['date']}")
+    if len(data["articles"]) > args.limit:
+        print(f"  … and {len(data['articles']) - args.limit} more")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant", description="Answer questions from your articles, with citations."
+    )
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    p = sub.add_parser("ask", help="answer one question")
+    p.add_argument("question")
+    p.add_argument("--history", action="append", help="an earlier question (repeat for several)")
+    p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    _common(p)
+    p.set_defaults(run=cmd_ask)
+    p = sub.add_parser("ingest", help="add or update articles (.txt .md .html .jsonl files or folders)")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--rebuild", action="store_true", help="start a fresh index (published only when complete)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _common(p)
+    p.set_defaults(run=cmd_ingest)
+    p = sub.add_parser("remove", help="delete articles by id")
+    p.add_argument("ids", nargs="+")
+    _common(p)
+    p.set_defaults(run=cmd_remove)
+    p = sub.add_parser("info", help="what is indexed, with which model, and sizes")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=int, default=50, help="articles to list")
+    _common(p)
+    p.set_defaults(run=cmd_info)
+    for name, (help_, add_args, run) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_)
+        add_args(p)
+        p.set_defaults(run=run)
+    return parser
+
+
+def _load_plugins() -> None:
+    """Import the modules that register extra verbs (chat, eval, bench) when they exist."""
+    import importlib
+
+    for mod in ("assistant.ui", "assistant.evaluate", "assistant.bench"):
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:
+                raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _load_plugins()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; the index is unchanged", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,250 @@
+"""The Assistant: one loaded index + embedding model that answers questions with citations.
+
+Example::
+
+    from assistant import Assistant
+    a = Assistant.load("index")
+    ans = a.ask("Which states recognize Abkhazia?")
+    print(ans.text, ans.citations[0].title)
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from .answerer import ExtractiveAnswerer
+from .conversation import normalise_history, search_query
+from .embedding import Embedder, resolve_model
+from .errors import EmptyQuestionError, IndexMismatchError
+from .index import Index
+from .index_dir import IndexDir, rebuild_hint
+from .ingest import IngestReport, ingest_articles, ingest_paths
+from .question import analyse
+from .records import Answer, Article, Citation
+from .retrieval import HybridRetriever
+from .settings import Settings
+from .terms import words
+
+NOT_FOUND = "I couldn't find this in the articles."
+
+
+def clean_question(question: object, max_chars: int) -> tuple[str, list[str]]:
+    """Validate and tidy a question; raises :class:`EmptyQuestionError` when it has no words."""
+    if not isinstance(question, str):
+        raise EmptyQuestionError("the question must be text")
+    notes = []
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", question)
+    text = " ".join(text.split())
+    if len(text) > max_chars:
+        text = text[:max_chars]
+        notes.append(f"question truncated to its first {max_chars} characters")
+    if not words(text):
+        raise EmptyQuestionError("the question is empty: type a question with at least one word")
+    return text, notes
+
+
+class Assistant:
+    """Answers questions from one index. Thread-safe; picks up newly published generations."""
+
+    def __init__(self, index: Index, embedder: Embedder, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.from_env(index_dir=index.folder.path)
+        self.embedder = embedder
+        self.answerer = ExtractiveAnswerer()
+        self._lock = threading.RLock()
+        self._set_index(index)
+
+    # --- construction ------------------------------------------------------------------
+    @classmethod
+    def load(
+        cls,
+        index_dir: str | Path | None = None,
+        *,
+        model: str | None = None,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        verify: bool = True,
+    ) -> Assistant:
+        """Open an existing index. ``model`` (or settings.model) must match the one it was built with."""
+        settings = settings or Settings.from_env(index_dir=index_dir, model=model)
+        if index_dir is not None:
+            settings = settings.with_(index_dir=Path(index_dir))
+        if model is not None:
+            settings = settings.with_(model=model)
+        index = Index.load(settings.index_dir, verify=verify)
+        embedder = embedder or Embedder.load(settings.model or index.model_name, settings.allow_download)
+        cls._check_model(index, embedder)
+        return cls(index, embedder, settings)
+
+    @classmethod
+    def build(
+        cls,
+        paths: Iterable[str | Path],
+        index_dir: str | Path | None = None,
+        *,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        progress: bool = False,
+    ) -> Assistant:
+        """Ingest ``paths`` into ``index_dir`` (incrementally) and open it."""
+        settings = settings or Settings.from_env(index_dir=index_dir)
+        if index_dir is not None:
+            settings = settings.with_(index_dir=Path(index_dir))
+        embedder = embedder or Embedder.load(
+            settings.model or _existing_model(settings.index_dir), settings.allow_download
+        )
+        ingest_paths(settings.index_dir, paths, embedder, settings, progress=progress)
+        return cls(Index.load(settings.index_dir), embedder, settings)
+
+    @staticmethod
+    def _check_model(index: Index, embedder: Embedder) -> None:
+        model = index.manifest.get("model", {})
+        if model.get("name") != embedder.spec.name or model.get("weights_sha256", "") != embedder.spec.weights_sha256:
+            raise IndexMismatchError(
+                f"index at {index.folder.path} was built with model {model.get('name')!r}, not "
+                f"{embedder.spec.name!r}: drop the model setting, or {rebuild_hint(index.folder.path)} --model {embedder.spec.name}"
+            )
+        if model.get("dim") != embedder.dim:
+            raise IndexMismatchError(
+                f"index vectors have {model.get('dim')} dimensions, the model {embedder.dim}; {rebuild_hint(index.folder.path)}"
+            )
+
+    def _set_index(self, index: Index) -> None:
+        self.index = index
+        self.retriever = HybridRetriever(index, self.embedder, self.settings)
+
+    def refresh(self) -> bool:
+        """Load a newer published generation if there is one; True when it switched."""
+        if not self.index.is_stale():
+            return False
+        with self._lock:
+            if not self.index.is_stale():
+                return False
+            new = Index.load(self.index.folder.path)
+            self._check_model(new, self.embedder)
+            self._set_index(new)
+            return True
+
+    # --- asking ----------------------------------------------------------------------
+    def ask(self, question: str, history: object = None) -> Answer:
+        """Answer ``question`` from the articles, using ``history`` for follow-ups."""
+        t0 = time.perf_counter()
+        text, notes = clean_question(question, self.settings.max_question_chars)
+        conversation = normalise_history(history)
+        query = search_query(text, conversation)
+        self.refresh()
+        index, retriever = self.index, self.retriever
+        timings: dict[str, float] = {}
+        info = analyse(query if query != text else text)
+        q_vec = self.embedder.encode_query(query)
+        hits = retriever.search(query, self.settings.passages, query_vector=q_vec, terms=info.terms, timings=timings)
+        t = time.perf_counter()
+        info_answer = analyse(text)
+        info_answer.terms = info.terms
+        cands = self.answerer.candidates(info_answer, q_vec, hits, index)
+        best = cands[0] if cands else None
+        confidence = self.answerer.confidence(best, cands[1] if len(cands) > 1 else None)
+        timings["answer"] = time.perf_counter() - t
+        threshold = self.answerer.model.get("abstain_threshold", self.settings.abstain_threshold)
+        abstained = best is None or confidence < threshold
+        citations = []
+        used_chunks: set[int] = set()
+        meta = index.store.article_meta(list({c.sentence.article_id for c in cands[:20]}))
+        for cand in cands:
+            if len(citations) >= self.settings.max_citations:
+                break
+            if cand.hit.chunk_id in used_chunks and citations:
+                continue
+            used_chunks.add(cand.hit.chunk_id)
+            title, author, date, source = meta.get(cand.sentence.article_id, ("", "", "", ""))
+            s = cand.sentence
+            citations.append(
+                Citation(s.article_id, title, source, date, s.start, s.end, s.text, round(cand.probability, 4), author)
+            )
+        timings["total"] = time.perf_counter() - t0
+        if abstained:
+            return Answer(NOT_FOUND, True, round(confidence, 4), citations, text, query, None, timings, notes)
+        span = (best.span.start, best.span.end) if best.span is not None else None
+        return Answer(best.sentence.text, False, round(confidence, 4), citations, text, query, span, timings, notes)
+
+    # --- managing the index --------------------------------------------------------------
+    def ingest(
+        self, paths: Iterable[str | Path], *, progress: bool = False, rebuild: bool = False, **kw
+    ) -> IngestReport:
+        """Add or update the articles under ``paths``; the new index is used at once."""
+        report = ingest_paths(
+            self.index.folder.path, paths, self.embedder, self.settings, progress=progress, rebuild=rebuild, **kw
+        )
+        self.refresh()
+        return report
+
+    def ingest_articles(self, articles: Iterable[Article], **kw) -> IngestReport:
+        report = ingest_articles(self.index.folder.path, articles, self.embedder, self.settings, **kw)
+        self.refresh()
+        return report
+
+    def remove(self, article_ids: Iterable[str]) -> IngestReport:
+        """Delete articles by id."""
+        report = ingest_articles(self.index.folder.path, [], self.embedder, self.settings, remove=list(article_ids))
+        self.refresh()
+        return report
+
+    def article(self, article_id: str) -> Article | None:
+        """The full article (with its text) by id, or None."""
+        return self.index.store.article(article_id)
+
+    def articles(self) -> list[Article]:
+        """Every indexed article (without text), sorted by title."""
+        return self.index.store.articles()
+
+    def info(self) -> dict:
+        """What is indexed: counts, model, sizes on disk."""
+        m = self.index.manifest
+        gen = self.index.folder.path / self.index.generation
+        size = sum(p.stat().st_size for p in gen.rglob("*") if p.is_file())
+        return {
+            "index": str(self.index.folder.path),
+            "generation": self.index.generation,
+            "created": m.get("created"),
+            "model": m.get("model"),
+            "chunking": m.get("chunking"),
+            "counts": m.get("counts"),
+            "bytes_on_disk": size,
+        }
+
+
+def _existing_model(index_dir: Path) -> str | None:
+    folder = IndexDir(index_dir)
+    if folder.exists():
+        return folder.read_manifest().get("model", {}).get("name")
+    return None
+
+
+# --- the lazily built default assistant behind ask() ------------------------------------
+_default: Assistant | None = None
+_default_lock = threading.Lock()
+
+
+def default_assistant() -> Assistant:
+    """The assistant over the default index, built from the seed articles on first use."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                settings = Settings.from_env()
+                if not IndexDir(settings.index_dir).exists():
+                    _default = Assistant.build([settings.seeds_dir], settings=settings)
+                else:
+                    _default = Assistant.load(settings=settings)
+    return _default
+
+
+def ask(question: str, history: object = None) -> Answer:
+    """Answer a question from the default index (``ASSISTANT_INDEX``, else ``index/`` built from ``seeds/``)."""
+    return default_assistant().ask(question, history=history)
+
+
+__all__ = ["Assistant", "ask", "default_assistant", "resolve_model", "NOT_FOUND"]

@@ -1,0 +1,256 @@
+"""Incremental ingest: read articles, chunk and embed what is new or changed, publish atomically.
+
+Example::
+
+    from assistant.embedding import Embedder
+    from assistant.ingest import ingest_paths
+    report = ingest_paths("index", ["seeds/"], Embedder.load())
+    print(report.summary())
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .chunking import chunk_sentences
+from .dense_index import DenseIndex
+from .embedding import Embedder
+from .errors import IndexMismatchError, IngestError
+from .index import DENSE_FILE, LEXICAL_DIR, STORE_FILE
+from .index_dir import IndexDir, rebuild_hint
+from .lexical_index import LexicalIndex
+from .readers import read_paths
+from .records import Article
+from .segment import split_sentences
+from .settings import Settings
+from .store import Store
+
+SEGMENTER = "blingfire-paragraphs-v1"
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    chunks_added: int = 0
+    sentences_embedded: int = 0
+    generation: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def summary(self) -> str:
+        parts = [f"{len(self.added)} added", f"{len(self.updated)} updated", f"{len(self.unchanged)} unchanged"]
+        if self.removed:
+            parts.append(f"{len(self.removed)} removed")
+        return ", ".join(parts) + f" ({self.chunks_added} chunks embedded)"
+
+
+def chunking_settings(settings: Settings) -> dict:
+    return {
+        "max_tokens": settings.chunk_tokens,
+        "overlap_sentences": settings.chunk_overlap_sentences,
+        "segmenter": SEGMENTER,
+    }
+
+
+def check_compatible(manifest: dict, embedder: Embedder, settings: Settings, index_dir: Path) -> None:
+    """Refuse to mix vectors of two models or two chunkings in one index."""
+    model = manifest.get("model", {})
+    if model.get("name") != embedder.spec.name or model.get("weights_sha256", "") != embedder.spec.weights_sha256:
+        raise IndexMismatchError(
+            f"index at {index_dir} was built with model {model.get('name')!r}, not {embedder.spec.name!r}: "
+            f"use --model {model.get('name')} or {rebuild_hint(index_dir)}"
+        )
+    if manifest.get("chunking") != chunking_settings(settings):
+        raise IndexMismatchError(
+            f"index at {index_dir} was built with other chunking settings; {rebuild_hint(index_dir)}"
+        )
+
+
+def _prepare(article: Article, settings: Settings) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    sentences = split_sentences(article.text)
+    chunks = chunk_sentences(article.text, sentences, settings.chunk_tokens, settings.chunk_overlap_sentences)
+    return sentences, chunks
+
+
+def chunk_vectors(
+    sentence_vecs: np.ndarray, sentences: list[tuple[int, int]], chunks: list[tuple[int, int]]
+) -> np.ndarray:
+    """A chunk's vector: the length-weighted mean of its sentences' vectors, re-normalised."""
+    out = np.zeros((len(chunks), sentence_vecs.shape[1]), dtype=np.float32)
+    starts = np.array([s for s, _ in sentences])
+    ends = np.array([e for _, e in sentences])
+    lengths = (ends - starts).astype(np.float32)
+    for i, (a, b) in enumerate(chunks):
+        mask = (starts < b) & (ends > a)
+        if not mask.any():
+            continue
+        v = (sentence_vecs[mask] * np.sqrt(lengths[mask])[:, None]).sum(0)
+        out[i] = v / max(float(np.linalg.norm(v)), 1e-12)
+    return out
+
+
+def ingest_articles(
+    index_dir: str | Path,
+    articles: Iterable[Article],
+    embedder: Embedder,
+    settings: Settings | None = None,
+    *,
+    remove: Iterable[str] = (),
+    rebuild: bool = False,
+    progress: bool = False,
+    warnings: list[str] | None = None,
+    lock_wait: float | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> IngestReport:
+    """Add or update ``articles`` and delete the ids in ``remove``, as one atomic publish."""
+    settings = settings or Settings.from_env()
+    folder = IndexDir(Path(index_dir))
+    report = IngestReport(warnings=list(warnings or []))
+    articles = list(articles)
+    remove = list(dict.fromkeys(remove))
+    t0 = time.perf_counter()
+    lock = folder.lock(wait=lock_wait)
+    try:
+        folder.collect_garbage(keep=2)
+        old_gen = None if rebuild or not folder.exists() else folder.current()
+        manifest_old = folder.read_manifest(old_gen) if old_gen else {}
+        if old_gen:
+            check_compatible(manifest_old, embedder, settings, folder.path)
+        known: dict[str, str] = dict(manifest_old.get("articles", {}))
+        todo: list[Article] = []
+        for art in articles:
+            if known.get(art.id) == art.content_hash:
+                report.unchanged.append(art.id)
+            else:
+                (report.updated if art.id in known else report.added).append(art.id)
+                todo.append(art)
+        missing = [r for r in remove if r not in known]
+        if missing:
+            report.warnings.append(f"not in the index, nothing to remove: {', '.join(missing)}")
+        report.removed = [r for r in remove if r in known]
+        if not report.changed:
+            report.generation = old_gen.name if old_gen else ""
+            return report
+
+        tmp, final = folder.new_generation()
+        try:
+            if old_gen:
+                shutil.copy2(old_gen / STORE_FILE, tmp / STORE_FILE)
+                dense = DenseIndex.load(old_gen / DENSE_FILE)
+            else:
+                dense = DenseIndex.create(embedder.dim)
+            store = Store(tmp / STORE_FILE)
+            for aid in report.removed + report.updated:
+                dense.remove(store.remove_article(aid))
+                known.pop(aid, None)
+            report.timings["load"] = time.perf_counter() - t0
+            _embed_and_store(todo, store, dense, embedder, settings, report, progress, on_progress)
+            for art in todo:
+                known[art.id] = art.content_hash
+            store.set_meta("generation", final.name)
+            store.commit()
+            t = time.perf_counter()
+            LexicalIndex.build(store.iter_chunk_texts()).save(tmp / LEXICAL_DIR)
+            report.timings["bm25"] = time.perf_counter() - t
+            counts = {k: store.count(k) for k in ("articles", "chunks", "sentences")}
+            store.close()
+            t = time.perf_counter()
+            dense.save(tmp / DENSE_FILE)
+            report.timings["faiss_write"] = time.perf_counter() - t
+            manifest = {
+                "model": {
+                    "name": embedder.spec.name,
+                    "weights_sha256": embedder.spec.weights_sha256,
+                    "dim": embedder.dim,
+                },
+                "chunking": chunking_settings(settings),
+                "counts": counts,
+                "articles": known,
+            }
+            t = time.perf_counter()
+            folder.publish(tmp, final, manifest)
+            report.timings["publish"] = time.perf_counter() - t
+            report.generation = final.name
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    finally:
+        lock.release()
+    report.timings["total"] = time.perf_counter() - t0
+    return report
+
+
+def _embed_and_store(
+    todo: list[Article],
+    store: Store,
+    dense: DenseIndex,
+    embedder: Embedder,
+    settings: Settings,
+    report: IngestReport,
+    progress: bool,
+    on_progress: Callable[[int, int], None] | None,
+    batch_sentences: int = 2048,
+) -> None:
+    from tqdm import tqdm
+
+    timings = report.timings
+    bar = tqdm(total=len(todo), unit="article", desc="ingest", disable=not progress, leave=False)
+    i = 0
+    while i < len(todo):
+        t = time.perf_counter()
+        group, prepared, n = [], [], 0
+        while i < len(todo) and (n < batch_sentences or not group):
+            sents, chunks = _prepare(todo[i], settings)
+            group.append(todo[i])
+            prepared.append((sents, chunks))
+            n += len(sents)
+            i += 1
+        texts = [art.text[a:b] for art, (sents, _) in zip(group, prepared) for a, b in sents]
+        timings["segment"] = timings.get("segment", 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
+        vecs = embedder.encode(texts, batch_size=settings.batch_size)
+        timings["embed"] = timings.get("embed", 0.0) + time.perf_counter() - t
+        t = time.perf_counter()
+        offset = 0
+        for art, (sents, chunks) in zip(group, prepared):
+            svecs = vecs[offset : offset + len(sents)]
+            offset += len(sents)
+            ids = store.add_article(art, chunks, sents, svecs)
+            dense.add(np.asarray(ids), chunk_vectors(svecs, sents, chunks))
+            report.chunks_added += len(chunks)
+            report.sentences_embedded += len(sents)
+        timings["store"] = timings.get("store", 0.0) + time.perf_counter() - t
+        bar.update(len(group))
+        if on_progress:
+            on_progress(i, len(todo))
+    bar.close()
+
+
+def ingest_paths(
+    index_dir: str | Path,
+    paths: Iterable[str | Path],
+    embedder: Embedder,
+    settings: Settings | None = None,
+    **kwargs,
+) -> IngestReport:
+    """Read files/folders and ingest them; raises :class:`IngestError` when nothing is readable."""
+    read = read_paths(paths)
+    if not read.articles:
+        detail = "; ".join(read.warnings[:5]) or "no files"
+        raise IngestError(f"no articles could be read ({detail}). Supported: .txt .md .html .jsonl")
+    return ingest_articles(index_dir, read.articles, embedder, settings, warnings=read.warnings, **kwargs)

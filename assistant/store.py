@@ -1,0 +1,211 @@
+"""The article/chunk/sentence store: one SQLite file per index generation.
+
+Chunk and sentence text is not duplicated: it is ``article.text[start:end]``.
+Sentence embeddings (float16) are kept beside each sentence for the answerer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .records import Article, Chunk, Sentence
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, author TEXT NOT NULL, date TEXT NOT NULL,
+    source TEXT NOT NULL, text TEXT NOT NULL, content_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, position INTEGER NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE TABLE IF NOT EXISTS sentences (
+    id INTEGER PRIMARY KEY, article_id TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    embedding BLOB
+);
+CREATE INDEX IF NOT EXISTS sentences_article ON sentences(article_id, start);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class Store:
+    """Read/write access to one ``store.sqlite``. Reads are safe from several threads."""
+
+    def __init__(self, path: Path, readonly: bool = False) -> None:
+        self.path = Path(path)
+        self.readonly = readonly
+        self._local = threading.local()
+        self._text_cache: dict[str, str] = {}
+        self._cache_lock = threading.Lock()
+        if not readonly:
+            with self.connect() as con:
+                con.executescript(SCHEMA)
+
+    def connect(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            if self.readonly:
+                con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+            else:
+                con = sqlite3.connect(self.path, check_same_thread=False)
+                con.execute("PRAGMA journal_mode=DELETE")
+                con.execute("PRAGMA synchronous=FULL")
+            self._local.con = con
+        return con
+
+    def close(self) -> None:
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            con.close()
+            self._local.con = None
+
+    # --- articles -----------------------------------------------------------------
+    def article_hashes(self) -> dict[str, str]:
+        return dict(self.connect().execute("SELECT id, content_hash FROM articles"))
+
+    def article(self, article_id: str) -> Article | None:
+        row = (
+            self.connect()
+            .execute(
+                "SELECT id, title, text, source, author, date, content_hash FROM articles WHERE id = ?", (article_id,)
+            )
+            .fetchone()
+        )
+        return Article(*row) if row else None
+
+    def article_text(self, article_id: str) -> str:
+        with self._cache_lock:
+            hit = self._text_cache.get(article_id)
+        if hit is not None:
+            return hit
+        row = self.connect().execute("SELECT text FROM articles WHERE id = ?", (article_id,)).fetchone()
+        text = row[0] if row else ""
+        with self._cache_lock:
+            if len(self._text_cache) > 2048:
+                self._text_cache.clear()
+            self._text_cache[article_id] = text
+        return text
+
+    def articles(self) -> list[Article]:
+        rows = self.connect().execute(
+            "SELECT id, title, '' , source, author, date, content_hash FROM articles ORDER BY title, id"
+        )
+        return [Article(*r) for r in rows]
+
+    def article_meta(self, ids: list[str]) -> dict[str, tuple[str, str, str, str]]:
+        """id → (title, author, date, source)."""
+        if not ids:
+            return {}
+        q = ",".join("?" * len(ids))
+        rows = self.connect().execute(f"SELECT id, title, author, date, source FROM articles WHERE id IN ({q})", ids)
+        return {r[0]: tuple(r[1:]) for r in rows}
+
+    def count(self, table: str) -> int:
+        assert table in {"articles", "chunks", "sentences"}
+        return int(self.connect().execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+    def add_article(
+        self,
+        article: Article,
+        chunks: list[tuple[int, int]],
+        sentences: list[tuple[int, int]],
+        sentence_vectors: np.ndarray | None,
+    ) -> list[int]:
+        """Insert an article with its chunks and sentences; returns the new chunk ids."""
+        con = self.connect()
+        con.execute(
+            "INSERT INTO articles (id, title, author, date, source, text, content_hash) VALUES (?,?,?,?,?,?,?)",
+            (
+                article.id,
+                article.title,
+                article.author,
+                article.date,
+                article.source,
+                article.text,
+                article.content_hash,
+            ),
+        )
+        ids = []
+        for pos, (a, b) in enumerate(chunks):
+            cur = con.execute(
+                'INSERT INTO chunks (article_id, position, start, "end") VALUES (?,?,?,?)', (article.id, pos, a, b)
+            )
+            ids.append(int(cur.lastrowid))
+        vecs = sentence_vectors.astype(np.float16) if sentence_vectors is not None else None
+        con.executemany(
+            'INSERT INTO sentences (article_id, start, "end", embedding) VALUES (?,?,?,?)',
+            [(article.id, a, b, vecs[i].tobytes() if vecs is not None else None) for i, (a, b) in enumerate(sentences)],
+        )
+        return ids
+
+    def remove_article(self, article_id: str) -> list[int]:
+        """Delete an article and its rows; returns the removed chunk ids."""
+        con = self.connect()
+        ids = [r[0] for r in con.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))]
+        con.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
+        con.execute("DELETE FROM sentences WHERE article_id = ?", (article_id,))
+        con.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        with self._cache_lock:
+            self._text_cache.pop(article_id, None)
+        return ids
+
+    def commit(self) -> None:
+        self.connect().commit()
+
+    # --- chunks and sentences -----------------------------------------------------
+    def chunks(self, ids: list[int]) -> dict[int, Chunk]:
+        if not ids:
+            return {}
+        q = ",".join("?" * len(ids))
+        rows = (
+            self.connect()
+            .execute(
+                f'SELECT id, article_id, start, "end", position FROM chunks WHERE id IN ({q})', [int(i) for i in ids]
+            )
+            .fetchall()
+        )
+        out = {}
+        for cid, aid, a, b, pos in rows:
+            out[cid] = Chunk(cid, aid, a, b, self.article_text(aid)[a:b], pos)
+        return out
+
+    def iter_chunk_texts(self, batch: int = 10_000):
+        """(chunk id, title + text) for every chunk, in id order: what BM25 indexes."""
+        con = self.connect()
+        last = -1
+        while True:
+            rows = con.execute(
+                'SELECT c.id, a.title, substr(a.text, c.start + 1, c."end" - c.start) FROM chunks c '
+                "JOIN articles a ON a.id = c.article_id WHERE c.id > ? ORDER BY c.id LIMIT ?",
+                (last, batch),
+            ).fetchall()
+            if not rows:
+                return
+            yield from ((cid, f"{title}\n{text}") for cid, title, text in rows)
+            last = rows[-1][0]
+
+    def sentences_in(self, article_id: str, start: int, end: int) -> list[tuple[Sentence, np.ndarray | None]]:
+        """Sentences inside ``[start, end)`` of an article, with their embeddings."""
+        rows = (
+            self.connect()
+            .execute(
+                'SELECT start, "end", embedding FROM sentences WHERE article_id = ? AND start >= ? AND "end" <= ? '
+                "ORDER BY start",
+                (article_id, start, end),
+            )
+            .fetchall()
+        )
+        text = self.article_text(article_id)
+        out = []
+        for a, b, blob in rows:
+            vec = np.frombuffer(blob, dtype=np.float16).astype(np.float32) if blob else None
+            out.append((Sentence(article_id, a, b, text[a:b]), vec))
+        return out
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.connect().execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))

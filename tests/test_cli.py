@@ -1,0 +1,63 @@
+"""The command line and the default ask(): what a user types and sees."""
+
+import json
+import os
+import subprocess
+import sys
+
+from .conftest import ROOT, SEED_ID
+
+
+def run(*args, env_extra=None, timeout=180):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), NO_COLOR="1", **(env_extra or {}))
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args], capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT
+    )
+
+
+def test_ask_prints_answer_span_and_numbered_citations(seeds_index):
+    r = run("ask", "Which states recognize Abkhazia?", "--index", str(seeds_index))
+    assert r.returncode == 0, r.stderr
+    assert "Nauru" in r.stdout
+    assert "[Russia, Nicaragua and Nauru]" in r.stdout
+    assert "[1] Russia will not withdraw its recognition" in r.stdout
+    assert "Wednesday, November 23" in r.stdout
+    assert "Traceback" not in r.stderr
+
+
+def test_ask_json_and_info(seeds_index):
+    r = run("ask", "Who is Gregory Karasin?", "--index", str(seeds_index), "--json")
+    data = json.loads(r.stdout)
+    assert data["abstained"] is False and "Deputy Foreign Minister" in data["text"]
+    assert data["citations"][0]["article_id"] == SEED_ID
+    r = run("info", "--index", str(seeds_index))
+    assert r.returncode == 0
+    assert "all-MiniLM-L6-v2" in r.stdout and "1 articles" in r.stdout
+
+
+def test_user_mistakes_give_one_line_and_non_zero_exit(tmp_path, seeds_index):
+    cases = [
+        ("ask", "   ", "--index", str(seeds_index)),
+        ("ask", "Anything?", "--index", str(tmp_path / "nowhere")),
+        ("ingest", str(tmp_path / "missing.txt"), "--index", str(tmp_path / "idx")),
+        ("remove", "no-such-article", "--index", str(seeds_index)),
+    ]
+    for args in cases:
+        r = run(*args)
+        assert r.returncode != 0, args
+        assert "Traceback" not in r.stderr, args
+        assert r.stderr.strip(), args
+
+
+def test_default_ask_builds_the_index_from_seeds_on_first_use(tmp_path):
+    code = (
+        "from assistant import ask\n"
+        "a = ask('Which states recognize Abkhazia?')\n"
+        "b = ask('Who did he talk to?', history=['Who is Gregory Karasin?'])\n"
+        "print(a.text)\nprint(b.search_query)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(ROOT), ASSISTANT_INDEX=str(tmp_path / "idx"))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "Nauru" in r.stdout
+    assert (tmp_path / "idx" / "CURRENT").exists()
