@@ -1,0 +1,1 @@
+"""Measuring the assistant: dataset loaders, metrics, the seeds eval gate and public benchmarks."""

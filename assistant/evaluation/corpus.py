@@ -1,0 +1,42 @@
+"""Build (or reuse) an index over a benchmark corpus, cached by content and settings."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from ..core import Assistant
+from ..embedding import Embedder
+from ..index_dir import IndexDir
+from ..ingest import chunking_settings, ingest_articles
+from ..records import Article
+from ..settings import Settings
+
+CACHE = Path(os.environ.get("ASSISTANT_BENCH_CACHE", Path.home() / ".cache" / "article-assistant" / "bench"))
+
+
+def corpus_key(articles: list[Article], embedder: Embedder, settings: Settings) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps([embedder.spec.name, chunking_settings(settings)]).encode())
+    for a in articles:
+        h.update(a.id.encode())
+        h.update(a.content_hash.encode())
+    return h.hexdigest()[:16]
+
+
+def open_corpus(
+    name: str,
+    articles: list[Article],
+    embedder: Embedder,
+    settings: Settings | None = None,
+    cache: Path | None = None,
+    progress: bool = True,
+) -> Assistant:
+    """An Assistant over ``articles``; the index is built once and reused while they are unchanged."""
+    settings = settings or Settings.from_env()
+    folder = (cache or CACHE) / f"{name}-{corpus_key(articles, embedder, settings)}"
+    if not IndexDir(folder).exists():
+        ingest_articles(folder, articles, embedder, settings, progress=progress)
+    return Assistant.load(folder, embedder=embedder, settings=settings.with_(index_dir=folder))
