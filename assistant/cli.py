@@ -183,7 +183,7 @@ def _load_plugins() -> None:
     """Import the modules that register extra verbs (chat, eval, bench) when they exist."""
     import importlib
 
-    for mod in ("assistant.ui", "assistant.evaluate", "assistant.bench"):
+    for mod in ("assistant.ui", "assistant.evaluation.commands", "assistant.evaluation.seeds_eval"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as exc:
