@@ -34,7 +34,7 @@ if [ $want_test = 1 ]; then
     echo "installing Debian chromium for the browser tests…" >&2
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null
   fi
-  "$VENV/bin/ruff" check assistant tests eval
+  "$VENV/bin/ruff" check .
   "$VENV/bin/python" -m pytest "$@"
   exit $?
 fi

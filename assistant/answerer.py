@@ -1,14 +1,32 @@
 """Extractive answering: score every sentence of the retrieved passages, return the best one
-verbatim with its focused span and a confidence in [0, 1].
+verbatim with its focused span and a calibrated confidence in [0, 1].
 
-The score is a logistic model over cheap features (see :func:`sentence_features`); its
-weights live in ``assistant/data/answer_model.json`` so they can be refitted on data.
+Three small models, shipped as plain numbers in ``assistant/data/answer_model.json`` (runtime
+needs only numpy) and fitted by ``python -m assistant.evaluation.train_answerer`` on SQuAD tuning
+data (the shipped file keeps hand-set sentence weights and calibration; see eval/README.md):
+
+- ``sentence``: a logistic scorer over cheap features of each candidate sentence
+  (:data:`FEATURES`: dense and IDF-weighted lexical similarity, retrieval ranks, answer-type
+  evidence, position, length, negation, ...). The best sentence is the answer.
+- ``confidence``: a logistic model over question-level evidence (:data:`CONF_FEATURES`: the best
+  score, its margin over the runner-up, ...), then a Platt calibration, so that ``confidence`` is
+  the probability that the answer sentence holds the answer. Below ``abstain_threshold`` the
+  assistant says it could not find it.
+- ``span``: the focused span inside the answer sentence (see :mod:`assistant.spans`).
+
+Example::
+
+    from assistant.answerer import ExtractiveAnswerer
+    answerer = ExtractiveAnswerer()
+    cands = answerer.candidates(info, q_vec, hits, index)   # best first
+    p = answerer.confidence(cands[0], cands[1])
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,24 +37,64 @@ from .index import Index
 from .question import DESCRIPTION, QuestionInfo
 from .records import Sentence
 from .retrieval import Hit
-from .spans import Span, best_span
+from .spans import Span, best_span, rule_span, typed_span_evidence
 from .terms import content_terms
 
 MODEL_FILE = Path(__file__).parent / "data" / "answer_model.json"
 FEATURES = (
     "dense_sent",
+    "dense_sent_gap",
+    "dense_sent_rr",
+    "dense_chunk",
+    "overlap_sent",
+    "overlap_sent_gap",
+    "overlap_sent_rr",
+    "overlap_window",
+    "overlap_title",
+    "bigram_sent",
+    "bm25_norm",
+    "rank_rr",
+    "dense_rank_rr",
+    "bm25_rank_rr",
+    "has_span",
+    "factoid",
+    "has_span_factoid",
+    "exact_span",
+    "span_score",
+    "first_in_article",
+    "log_len",
+    "novel_frac",
+    "missing_rare",
+    "negation_mismatch",
+    "number_match",
+)
+CONF_FEATURES = (
+    "share",
+    "dense_sent",
     "dense_chunk",
     "overlap_sent",
     "overlap_window",
-    "overlap_title",
-    "bm25_norm",
-    "rank_rr",
-    "has_span",
-    "span_score",
-    "factoid",
-    "first_in_article",
+    "bigram_sent",
     "missing_rare",
+    "missing_rare_any",
+    "has_span",
+    "factoid",
+    "negation_mismatch",
+    "q_len",
+    "bm25_norm_top",
 )
+_NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|without|n't|cannot|fail(?:ed|s)?)\b|n't\b", re.I)
+_DIGIT = re.compile(r"\d")
+
+
+@lru_cache(maxsize=50_000)
+def _sentence_terms(text: str) -> list[str]:
+    """Content terms of a sentence (cached: the same sentences come back for related questions)."""
+    return content_terms(text)
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
 
 @dataclass
@@ -49,106 +107,213 @@ class Candidate:
     features: dict[str, float] = field(default_factory=dict)
     span: Span | None = None
     logit: float = 0.0
+    share: float = 0.0  # softmax share of this sentence among all candidates
 
     @property
     def probability(self) -> float:
-        return 1.0 / (1.0 + math.exp(-max(min(self.logit, 40.0), -40.0)))
+        return _sigmoid(self.logit)
 
 
 @lru_cache(maxsize=4)
 def load_model(path: str = str(MODEL_FILE)) -> dict:
-    """Weights, bias and calibration of the sentence scorer."""
+    """The fitted models (plain JSON: weights, biases, calibration, threshold)."""
     return json.loads(Path(path).read_text())
 
 
-def _overlap(q_terms: list[str], idf: dict[str, float], text_terms: set[str]) -> float:
-    total = sum(idf[t] for t in set(q_terms))
-    if total <= 0:
-        return 0.0
-    return sum(idf[t] for t in set(q_terms) if t in text_terms) / total
+def _linear(part: dict, names: tuple[str, ...]) -> tuple[np.ndarray, float]:
+    w = part.get("weights", {})
+    return np.array([float(w.get(f, 0.0)) for f in names], dtype=np.float64), float(part.get("bias", 0.0))
+
+
+@dataclass
+class QueryTerms:
+    """Per-question lexical statistics, computed once per question."""
+
+    terms: set[str]
+    idf: dict[str, float]
+    total_idf: float
+    bigrams: set[tuple[str, str]]
+    rare: set[str]
+    negated: bool
+    wants_number: bool
+
+    @classmethod
+    def build(cls, question: QuestionInfo, idf_of) -> QueryTerms:
+        terms = set(question.terms)
+        idf = {t: idf_of(t) for t in terms}
+        bigrams = set(zip(question.terms, question.terms[1:]))
+        rare = {t for t in terms if idf[t] >= 2.5}
+        wants = question.answer_type == "number" or bool(_DIGIT.search(question.text))
+        return cls(terms, idf, sum(idf.values()), bigrams, rare, bool(_NEGATION.search(question.text)), wants)
+
+    def overlap(self, text_terms: set[str]) -> float:
+        if self.total_idf <= 0:
+            return 0.0
+        return sum(self.idf[t] for t in self.terms if t in text_terms) / self.total_idf
 
 
 def sentence_features(
     question: QuestionInfo,
+    qt: QueryTerms,
     q_vec: np.ndarray,
     sentence: Sentence,
+    s_terms_list: list[str],
     s_vec: np.ndarray | None,
-    neighbours: str,
-    title: str,
+    window_terms: set[str],
+    title_terms: set[str],
     hit: Hit,
     rank: int,
     max_bm25: float,
-    idf: dict[str, float],
-    span: Span | None,
 ) -> dict[str, float]:
-    """The features of one candidate sentence (all roughly in [0, 1])."""
-    s_terms = set(content_terms(sentence.text))
-    window_terms = s_terms | set(content_terms(neighbours))
-    title_terms = set(content_terms(title))
-    q_set = set(question.terms)
-    rare = [t for t in q_set if idf[t] >= 2.5]
-    missing_rare = sum(1 for t in rare if t not in window_terms and t not in title_terms) / max(len(q_set), 1)
+    """The features of one candidate sentence that do not depend on the other candidates."""
+    s_terms = set(s_terms_list)
+    factoid = 0.0 if question.answer_type == DESCRIPTION else 1.0
+    compatible, exact = typed_span_evidence(sentence.text, question) if question.is_factoid else (False, False)
+    rule = rule_span(sentence.text, question) if compatible else None
+    has_span = rule is not None  # a span the rule accepts (lists: two or more new items)
+    s_bigrams = set(zip(s_terms_list, s_terms_list[1:]))
+    missing = [t for t in qt.rare if t not in window_terms and t not in title_terms]
+    dense_chunk = hit.dense_score if hit.dense_rank >= 0 else 0.0
     return {
-        "dense_sent": float(q_vec @ s_vec) if s_vec is not None else 0.0,
-        "dense_chunk": hit.dense_score if hit.dense_rank >= 0 else 0.0,
-        "overlap_sent": _overlap(question.terms, idf, s_terms),
-        "overlap_window": _overlap(question.terms, idf, window_terms | title_terms),
-        "overlap_title": _overlap(question.terms, idf, title_terms),
+        "dense_sent": float(q_vec @ s_vec) if s_vec is not None else dense_chunk,
+        "dense_chunk": dense_chunk,
+        "overlap_sent": qt.overlap(s_terms),
+        "overlap_window": qt.overlap(window_terms | title_terms),
+        "overlap_title": qt.overlap(title_terms),
+        "bigram_sent": len(qt.bigrams & s_bigrams) / len(qt.bigrams) if qt.bigrams else 0.0,
         "bm25_norm": hit.bm25_score / max_bm25 if max_bm25 > 0 else 0.0,
         "rank_rr": 1.0 / (1.0 + rank),
-        "has_span": 1.0 if span is not None else 0.0,
-        "span_score": span.score / 3.0 if span is not None else 0.0,
-        "factoid": 0.0 if question.answer_type == DESCRIPTION else 1.0,
+        "dense_rank_rr": 1.0 / (1.0 + hit.dense_rank) if hit.dense_rank >= 0 else 0.0,
+        "bm25_rank_rr": 1.0 / (1.0 + hit.bm25_rank) if hit.bm25_rank >= 0 else 0.0,
+        "has_span": float(has_span),
+        "exact_span": float(exact),
+        "span_score": rule.score / 3.0 if rule is not None else 0.0,
+        "factoid": factoid,
+        "has_span_factoid": float(has_span) * factoid,
         "first_in_article": 1.0 if sentence.start == 0 else 0.0,
-        "missing_rare": missing_rare,
+        "log_len": math.log1p(len(s_terms_list)) / 4.0,
+        "novel_frac": len(s_terms - qt.terms) / max(len(s_terms), 1),
+        "missing_rare": len(missing) / max(len(qt.terms), 1),
+        "missing_rare_any": 1.0 if missing else 0.0,
+        "negation_mismatch": 1.0 if qt.negated != bool(_NEGATION.search(sentence.text)) else 0.0,
+        "number_match": 1.0 if qt.wants_number and _DIGIT.search(sentence.text) else 0.0,
     }
 
 
+def _add_relative_features(cands: list[Candidate]) -> None:
+    """Features that compare a sentence with the other candidates of the same question."""
+    for name, gap, rr in (
+        ("dense_sent", "dense_sent_gap", "dense_sent_rr"),
+        ("overlap_sent", "overlap_sent_gap", "overlap_sent_rr"),
+    ):
+        values = np.array([c.features[name] for c in cands])
+        top = values.max()
+        ranks = (values[None, :] > values[:, None] + 1e-9).sum(1)  # ties share the better rank
+        for c, v, r in zip(cands, values, ranks):
+            c.features[gap] = float(v - top)
+            c.features[rr] = 1.0 / (1.0 + float(r))
+
+
+def raw_candidates(question: QuestionInfo, q_vec: np.ndarray, hits: list[Hit], index: Index) -> list[Candidate]:
+    """Every distinct sentence of the hit chunks with its own features (not yet scored)."""
+    if not hits:
+        return []
+    chunks = index.store.chunks([h.chunk_id for h in hits])
+    qt = QueryTerms.build(question, index.lexical.idf)
+    max_bm25 = max((h.bm25_score for h in hits), default=0.0)
+    meta = index.store.article_meta(list({c.article_id for c in chunks.values()}))
+    seen: set[tuple[str, int]] = set()
+    out: list[Candidate] = []
+    q_len = math.log1p(len(qt.terms)) / 3.0
+    for rank, hit in enumerate(hits):
+        chunk = chunks.get(hit.chunk_id)
+        if chunk is None:
+            continue
+        title_terms = set(content_terms(meta.get(chunk.article_id, ("",))[0]))
+        sents = index.store.sentences_in(chunk.article_id, chunk.start, chunk.end)
+        terms = [_sentence_terms(s.text) for s, _ in sents]
+        for i, (sent, vec) in enumerate(sents):
+            key = (sent.article_id, sent.start)
+            if key in seen:
+                continue
+            seen.add(key)
+            window = set(terms[i])
+            if i > 0:
+                window.update(terms[i - 1])
+            if i + 1 < len(sents):
+                window.update(terms[i + 1])
+            feats = sentence_features(
+                question, qt, q_vec, sent, terms[i], vec, window, title_terms, hit, rank, max_bm25
+            )
+            feats["q_len"] = q_len
+            out.append(Candidate(sent, hit, rank, feats))
+    return out
+
+
 class ExtractiveAnswerer:
-    """Ranks the sentences of retrieved chunks with a logistic scorer."""
+    """Ranks the sentences of retrieved chunks, focuses a span and says how sure it is."""
 
     def __init__(self, model: dict | None = None) -> None:
         self.model = model or load_model()
-        self.weights = np.array([self.model["weights"].get(f, 0.0) for f in FEATURES], dtype=np.float64)
-        self.bias = float(self.model.get("bias", 0.0))
+        self.weights, self.bias = _linear(self.model.get("sentence", self.model), FEATURES)
+        self.conf_weights, self.conf_bias = _linear(self.model.get("confidence", {}), CONF_FEATURES)
+        self.span_model = self.model.get("span")
 
-    def candidates(self, question: QuestionInfo, q_vec: np.ndarray, hits: list[Hit], index: Index) -> list[Candidate]:
-        """Every sentence of the hit chunks, scored, best first (one entry per distinct sentence)."""
-        if not hits:
-            return []
-        chunks = index.store.chunks([h.chunk_id for h in hits])
-        idf = {t: index.lexical.idf(t) for t in set(question.terms)}
-        max_bm25 = max((h.bm25_score for h in hits), default=0.0)
-        meta = index.store.article_meta(list({c.article_id for c in chunks.values()}))
-        seen: set[tuple[str, int]] = set()
-        out: list[Candidate] = []
-        for rank, hit in enumerate(hits):
-            chunk = chunks.get(hit.chunk_id)
-            if chunk is None:
-                continue
-            title = meta.get(chunk.article_id, ("",))[0]
-            sents = index.store.sentences_in(chunk.article_id, chunk.start, chunk.end)
-            for i, (sent, vec) in enumerate(sents):
-                key = (sent.article_id, sent.start)
-                if key in seen:
-                    continue
-                seen.add(key)
-                prev_text = sents[i - 1][0].text if i > 0 else ""
-                next_text = sents[i + 1][0].text if i + 1 < len(sents) else ""
-                span = best_span(sent.text, question) if question.is_factoid else None
-                feats = sentence_features(
-                    question, q_vec, sent, vec, prev_text + " " + next_text, title, hit, rank, max_bm25, idf, span
-                )
-                cand = Candidate(sent, hit, rank, feats, span)
-                cand.logit = self.bias + float(self.weights @ np.array([feats[f] for f in FEATURES]))
-                out.append(cand)
-        out.sort(key=lambda c: -c.logit)
+    def candidates(
+        self,
+        question: QuestionInfo,
+        q_vec: np.ndarray,
+        hits: list[Hit],
+        index: Index,
+        with_span: bool = True,
+    ) -> list[Candidate]:
+        """Every sentence of the hit chunks, scored, best first (one entry per distinct sentence).
+
+        The focused span is found for the best candidate only (``with_span``).
+        """
+        out = self.rank(raw_candidates(question, q_vec, hits, index))
+        if out and with_span:
+            out[0].span = self.span(out[0].sentence.text, question)
         return out
 
+    def rank(self, cands: list[Candidate]) -> list[Candidate]:
+        """Score ``cands`` (from :func:`raw_candidates`) with the sentence model, best first."""
+        if not cands:
+            return cands
+        _add_relative_features(cands)
+        x = np.array([[c.features[f] for f in FEATURES] for c in cands])
+        logits = self.bias + x @ self.weights
+        shares = np.exp(logits - logits.max())
+        shares /= shares.sum()
+        for c, z, p in zip(cands, logits.tolist(), shares.tolist()):
+            c.logit, c.share = z, p
+        out = sorted(cands, key=lambda c: -c.logit)
+        out[0].features["bm25_norm_top"] = max(c.features["bm25_norm"] for c in out[:3])
+        return out
+
+    def span(self, sentence: str, question: QuestionInfo) -> Span | None:
+        """The focused answer span inside ``sentence`` (offsets into it), or None."""
+        if self.span_model:
+            return best_span(sentence, question, self.span_model)
+        return best_span(sentence, question) if question.is_factoid else None
+
+    def confidence_features(self, best: Candidate, runner_up: Candidate | None = None) -> dict[str, float]:
+        """The question-level evidence the confidence model reads."""
+        f = dict(best.features)
+        f["logit"] = best.logit / 5.0
+        f["margin"] = min(best.logit - runner_up.logit, 10.0) / 5.0 if runner_up is not None else 2.0
+        f["share"] = best.share
+        f.setdefault("bm25_norm_top", f.get("bm25_norm", 0.0))
+        return f
+
     def confidence(self, best: Candidate | None, runner_up: Candidate | None = None) -> float:
-        """Calibrated probability that ``best`` answers the question."""
+        """Calibrated probability that ``best`` holds the answer."""
         if best is None:
             return 0.0
+        if "confidence" in self.model:
+            f = self.confidence_features(best, runner_up)
+            z = self.conf_bias + float(self.conf_weights @ np.array([f[k] for k in CONF_FEATURES]))
+        else:
+            z = best.logit
         cal = self.model.get("calibration") or {"a": 1.0, "b": 0.0}
-        z = cal["a"] * best.logit + cal["b"]
-        return float(1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0))))
+        return _sigmoid(cal["a"] * z + cal["b"])

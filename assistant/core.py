@@ -10,6 +10,7 @@ Example::
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -17,9 +18,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .answerer import ExtractiveAnswerer
-from .conversation import normalise_history, search_query
+from .conversation import Conversation, Turn, normalise_history, plan_query
 from .embedding import Embedder, resolve_model
-from .errors import EmptyQuestionError, IndexMismatchError
+from .errors import AssistantError, EmptyQuestionError, IndexMismatchError
 from .index import Index
 from .index_dir import IndexDir, rebuild_hint
 from .ingest import IngestReport, ingest_articles, ingest_paths
@@ -30,6 +31,7 @@ from .settings import Settings
 from .terms import words
 
 NOT_FOUND = "I couldn't find this in the articles."
+logger = logging.getLogger(__name__)
 
 
 def clean_question(question: object, max_chars: int) -> tuple[str, list[str]]:
@@ -37,14 +39,29 @@ def clean_question(question: object, max_chars: int) -> tuple[str, list[str]]:
     if not isinstance(question, str):
         raise EmptyQuestionError("the question must be text")
     notes = []
-    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", question)
-    text = " ".join(text.split())
-    if len(text) > max_chars:
+    text = _clean_text(question[: max_chars * 8])  # bound the work on hostile input
+    if len(text) > max_chars or len(question) > max_chars * 8:
         text = text[:max_chars]
         notes.append(f"question truncated to its first {max_chars} characters")
     if not words(text):
         raise EmptyQuestionError("the question is empty: type a question with at least one word")
     return text, notes
+
+
+def _clean_text(text: str) -> str:
+    """Terminal escape sequences dropped, control characters (C0, C1) → spaces, lone surrogates
+    and bidi overrides dropped, spaces collapsed."""
+    text = re.sub(r"\x1b\[[0-9;?]*[ -/]*[@-~]", " ", text)
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", " ", text)
+    text = re.sub(r"[\ud800-\udfff\u202a-\u202e\u2066-\u2069]", "", text)
+    return " ".join(text.split())
+
+
+def bound_history(conversation: Conversation, max_chars: int, max_turns: int = 20) -> Conversation:
+    """The last ``max_turns`` turns, each cleaned like a question and cut to ``max_chars``:
+    a hostile or runaway history cannot make a question slow."""
+    turns = [Turn(t.role, _clean_text(t.text[: max_chars * 8])[:max_chars]) for t in conversation.turns[-max_turns:]]
+    return Conversation([t for t in turns if t.text])
 
 
 class Assistant:
@@ -55,6 +72,7 @@ class Assistant:
         self.embedder = embedder
         self.answerer = ExtractiveAnswerer()
         self._lock = threading.RLock()
+        self._failed_generation: str | None = None
         self._set_index(index)
 
     # --- construction ------------------------------------------------------------------
@@ -113,38 +131,81 @@ class Assistant:
             )
 
     def _set_index(self, index: Index) -> None:
-        self.index = index
-        self.retriever = HybridRetriever(index, self.embedder, self.settings)
+        # One tuple, swapped in one assignment: a concurrent ask never pairs an index with
+        # another generation's retriever.
+        self._state = (index, HybridRetriever(index, self.embedder, self.settings))
+        self.refresh_error: str | None = None
 
-    def refresh(self) -> bool:
-        """Load a newer published generation if there is one; True when it switched."""
-        if not self.index.is_stale():
+    @property
+    def index(self) -> Index:
+        """The loaded snapshot answers come from."""
+        return self._state[0]
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        return self._state[1]
+
+    def refresh(self, wait: bool = True) -> bool:
+        """Load a newer published generation if there is one; True when it switched.
+
+        With ``wait=False`` (what :meth:`ask` uses) a thread that finds another one already
+        loading returns at once and keeps answering from the current snapshot, and a
+        generation that fails to load is reported once (``refresh_error``, a note on answers)
+        instead of raising: the old snapshot keeps answering until a good one is published.
+        """
+        current = self.index.folder.current_name()
+        if current in (None, self.index.generation) or (not wait and current == self._failed_generation):
             return False
-        with self._lock:
+        if not self._lock.acquire(blocking=wait):
+            return False
+        try:
             if not self.index.is_stale():
                 return False
-            new = Index.load(self.index.folder.path)
-            self._check_model(new, self.embedder)
+            current = self.index.folder.current_name()
+            try:
+                new = Index.load(self.index.folder.path)
+                try:
+                    self._check_model(new, self.embedder)
+                except BaseException:
+                    new.close()
+                    raise
+            except AssistantError as exc:
+                if wait:
+                    raise
+                self._failed_generation = current
+                self.refresh_error = (
+                    f"a newer index ({current}) could not be loaded, answering from {self.index.generation}: {exc}"
+                )
+                logger.warning(self.refresh_error)
+                return False
             self._set_index(new)
+            self._failed_generation = None
             return True
+        finally:
+            self._lock.release()
 
     # --- asking ----------------------------------------------------------------------
     def ask(self, question: str, history: object = None) -> Answer:
         """Answer ``question`` from the articles, using ``history`` for follow-ups."""
         t0 = time.perf_counter()
         text, notes = clean_question(question, self.settings.max_question_chars)
-        conversation = normalise_history(history)
-        query = search_query(text, conversation)
-        self.refresh()
-        index, retriever = self.index, self.retriever
+        self.refresh(wait=False)
+        index, retriever = self._state
+        if self.refresh_error:
+            notes.append(self.refresh_error)
         timings: dict[str, float] = {}
-        info = analyse(query if query != text else text)
-        q_vec = self.embedder.encode_query(query)
-        hits = retriever.search(query, self.settings.passages, query_vector=q_vec, terms=info.terms, timings=timings)
+        # The conversation decides what is searched; the answer type comes from the question alone.
+        conversation = bound_history(normalise_history(history), self.settings.max_question_chars)
+        t = time.perf_counter()
+        plan = plan_query(text, conversation.without_answers(NOT_FOUND), index.lexical.idf, self.embedder.encode_query)
+        query = plan.text
+        q_vec = plan.vector(self.embedder.encode_query)
+        timings["query"] = time.perf_counter() - t  # history analysis + query embedding
+        hits = retriever.search(query, self.settings.passages, query_vector=q_vec, terms=plan.terms, timings=timings)
         t = time.perf_counter()
         info_answer = analyse(text)
-        info_answer.terms = info.terms
-        cands = self.answerer.candidates(info_answer, q_vec, hits, index)
+        info_answer.terms = plan.answer_terms
+        cands = self.answerer.candidates(info_answer, plan.answer_vector(self.embedder.encode_query), hits, index)
         best = cands[0] if cands else None
         confidence = self.answerer.confidence(best, cands[1] if len(cands) > 1 else None)
         timings["answer"] = time.perf_counter() - t

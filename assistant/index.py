@@ -9,12 +9,12 @@ Example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .dense_index import DenseIndex
 from .errors import IndexCorruptError
-from .index_dir import IndexDir, rebuild_hint
+from .index_dir import IndexDir, ReaderLock, rebuild_hint
 from .lexical_index import LexicalIndex
 from .store import Store
 
@@ -25,7 +25,11 @@ LEXICAL_DIR = "lexical"
 
 @dataclass
 class Index:
-    """Everything a query needs, loaded from the live generation of an index folder."""
+    """Everything a query needs, loaded from the live generation of an index folder.
+
+    While it is alive it holds a shared lock on its generation, so an ingest that publishes
+    newer generations does not delete the files it still reads.
+    """
 
     folder: IndexDir
     generation: str
@@ -33,11 +37,20 @@ class Index:
     store: Store
     dense: DenseIndex
     lexical: LexicalIndex
+    reader_lock: ReaderLock | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, path: str | Path, verify: bool = True) -> Index:
         folder = IndexDir(Path(path))
-        gen = folder.current()
+        gen, lock = folder.open_current()
+        try:
+            return cls._load(folder, gen, lock, verify)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _load(cls, folder: IndexDir, gen: Path, lock: ReaderLock, verify: bool) -> Index:
         manifest = folder.read_manifest(gen)
         folder.verify(gen, manifest, checksums=verify)
         try:
@@ -51,11 +64,17 @@ class Index:
             raise IndexCorruptError(
                 f"index at {gen} cannot be read ({exc.__class__.__name__}: {exc}); {rebuild_hint(folder.path)}"
             ) from exc
-        return cls(folder, gen.name, manifest, store, dense, lexical)
+        return cls(folder, gen.name, manifest, store, dense, lexical, lock)
 
     @property
     def model_name(self) -> str:
         return str(self.manifest.get("model", {}).get("name", ""))
+
+    def close(self) -> None:
+        """Release the generation (its files may then be garbage-collected)."""
+        self.store.close()
+        if self.reader_lock is not None:
+            self.reader_lock.release()
 
     def is_stale(self) -> bool:
         """True when a newer generation has been published since this one was loaded."""

@@ -9,22 +9,32 @@ Layout::
 
 A writer builds a complete new generation in a temporary folder, fsyncs it, renames it into
 place and only then points ``CURRENT`` at it: a crash at any moment leaves the previous
-generation live and complete.
+generation live and complete. Readers hold a shared ``flock`` on the manifest of the
+generation they have loaded, and garbage collection never removes a generation in use, so a
+running chat keeps answering from its snapshot while ingests publish newer ones.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 from .embedding import sha256_file
 from .errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError
 
+try:  # POSIX advisory locks mark generations in use; elsewhere GC just keeps the last two.
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+logger = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 _GEN = re.compile(r"^gen-(\d{6,})$")
@@ -70,6 +80,48 @@ def file_checksums(folder: Path) -> dict[str, dict]:
     return out
 
 
+class ReaderLock:
+    """A shared lock on one generation's manifest, held while a snapshot of it is in use."""
+
+    def __init__(self, gen: Path) -> None:
+        self.fd: int | None = None
+        if fcntl is None:
+            return
+        fd = os.open(gen / MANIFEST, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        except OSError:
+            os.close(fd)
+            return
+        self.fd = fd
+
+    def release(self) -> None:
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            with suppress(OSError):
+                os.close(fd)
+
+    def __del__(self) -> None:
+        self.release()
+
+
+def in_use(gen: Path) -> bool:
+    """True when a reader (in any process) holds the generation's manifest lock."""
+    if fcntl is None:
+        return False
+    try:
+        fd = os.open(gen / MANIFEST, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)  # closing drops our own probe lock
+    return False
+
+
 @dataclass
 class IndexDir:
     """One index folder; see the module docstring for the layout."""
@@ -99,6 +151,21 @@ class IndexDir:
             )
         return self.path / name
 
+    def open_current(self, attempts: int = 5) -> tuple[Path, ReaderLock]:
+        """The live generation, locked against garbage collection while the caller reads it.
+
+        Retries when an ingest publishes (and collects the old generation) in between."""
+        for _ in range(attempts):
+            gen = self.current()
+            try:
+                lock = ReaderLock(gen)
+            except FileNotFoundError:
+                continue
+            if (gen / MANIFEST).exists():
+                return gen, lock
+            lock.release()
+        raise IndexBusyError(f"the index at {self.path} keeps changing while it is opened; try again")
+
     def read_manifest(self, gen: Path | None = None) -> dict:
         gen = gen or self.current()
         try:
@@ -117,7 +184,10 @@ class IndexDir:
 
     def verify(self, gen: Path, manifest: dict, checksums: bool = True) -> None:
         """Raise :class:`IndexCorruptError` when a file is missing, truncated or altered."""
-        for rel, info in manifest.get("files", {}).items():
+        files = manifest.get("files")
+        if not isinstance(files, dict) or not files:
+            raise IndexCorruptError(f"index manifest {gen / MANIFEST} lists no files; {rebuild_hint(self.path)}")
+        for rel, info in files.items():
             p = gen / rel
             if not p.exists():
                 raise IndexCorruptError(f"index file {p} is missing; {rebuild_hint(self.path)}")
@@ -134,9 +204,20 @@ class IndexDir:
         self.path.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.path / ".lock"))
         try:
+            lock.acquire(timeout=0)
+            return lock
+        except Timeout:
+            if wait is not None and wait <= 0:
+                raise IndexBusyError(
+                    f"another ingest is writing {self.path}; wait for it to finish and try again"
+                ) from None
+        logger.warning("another ingest is writing %s; waiting for it to finish…", self.path)
+        try:
             lock.acquire(timeout=-1 if wait is None else wait)
         except Timeout as exc:
-            raise IndexBusyError(f"another ingest is writing {self.path}; wait for it to finish and try again") from exc
+            raise IndexBusyError(
+                f"another ingest is writing {self.path} (waited {wait:g} s); wait for it to finish and try again"
+            ) from exc
         return lock
 
     def _next_number(self) -> int:
@@ -172,8 +253,8 @@ class IndexDir:
         self.collect_garbage(keep=2)
 
     def collect_garbage(self, keep: int = 2) -> None:
-        """Remove old generations (keeping the live one and ``keep - 1`` before it) and
-        leftovers of interrupted ingests. Call only while holding the lock."""
+        """Remove old generations (keeping the live one, ``keep - 1`` before it and any that a
+        reader still holds) and leftovers of interrupted ingests. Call only while holding the lock."""
         current = self.current_name()
         gens = sorted(p for p in self.path.iterdir() if _GEN.match(p.name))
         live = [p for p in gens if p.name == current]
@@ -182,6 +263,8 @@ class IndexDir:
             if p.is_dir() and (".tmp-" in p.name or (_GEN.match(p.name) and p not in live and p not in older)):
                 if current and p.name.split(".")[0] > current and ".tmp-" not in p.name:
                     continue  # never remove something newer than CURRENT
+                if ".tmp-" not in p.name and in_use(p):
+                    continue  # a running assistant still answers from it
                 shutil.rmtree(p, ignore_errors=True)
             elif p.name.startswith("CURRENT.tmp-"):
                 p.unlink(missing_ok=True)

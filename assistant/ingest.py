@@ -96,9 +96,12 @@ def chunk_vectors(
     ends = np.array([e for _, e in sentences])
     lengths = (ends - starts).astype(np.float32)
     for i, (a, b) in enumerate(chunks):
-        mask = (starts < b) & (ends > a)
-        if not mask.any():
+        # Sentences are sorted and do not overlap: the ones inside [a, b) are one slice
+        # (a boolean mask over all sentences made large articles quadratic).
+        lo, hi = int(np.searchsorted(ends, a, side="right")), int(np.searchsorted(starts, b, side="left"))
+        if hi <= lo:
             continue
+        mask = slice(lo, hi)
         v = (sentence_vecs[mask] * np.sqrt(lengths[mask])[:, None]).sum(0)
         out[i] = v / max(float(np.linalg.norm(v)), 1e-12)
     return out
@@ -170,6 +173,9 @@ def ingest_articles(
             counts = {k: store.count(k) for k in ("articles", "chunks", "sentences")}
             store.close()
             t = time.perf_counter()
+            dense.optimise()  # exact search while small, IVF once large (see dense_index)
+            report.timings["index"] = report.timings.get("index", 0.0) + time.perf_counter() - t
+            t = time.perf_counter()
             dense.save(tmp / DENSE_FILE)
             report.timings["faiss_write"] = time.perf_counter() - t
             manifest = {
@@ -226,15 +232,18 @@ def _embed_and_store(
         vecs = embedder.encode(texts, batch_size=settings.batch_size)
         timings["embed"] = timings.get("embed", 0.0) + time.perf_counter() - t
         t = time.perf_counter()
-        offset = 0
+        offset, index_time = 0, 0.0
         for art, (sents, chunks) in zip(group, prepared):
             svecs = vecs[offset : offset + len(sents)]
             offset += len(sents)
             ids = store.add_article(art, chunks, sents, svecs)
+            t_index = time.perf_counter()
             dense.add(np.asarray(ids), chunk_vectors(svecs, sents, chunks))
+            index_time += time.perf_counter() - t_index
             report.chunks_added += len(chunks)
             report.sentences_embedded += len(sents)
-        timings["store"] = timings.get("store", 0.0) + time.perf_counter() - t
+        timings["store"] = timings.get("store", 0.0) + time.perf_counter() - t - index_time
+        timings["index"] = timings.get("index", 0.0) + index_time
         bar.update(len(group))
         if on_progress:
             on_progress(i, len(todo))

@@ -9,10 +9,12 @@ Example::
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -22,6 +24,7 @@ from .records import Article
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"}
 MAX_FILE_BYTES = 50 * 1024 * 1024
+MIN_HTML_WORDS = 4  # less than this after dropping navigation and scripts is not an article
 
 _WEEKDAYS = r"(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?"
 _MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?"
@@ -59,6 +62,13 @@ def slugify(value: str) -> str:
     return value[:120] or "article"
 
 
+def _scalar(value: object) -> str:
+    """A metadata value as text; containers (lists, mappings) are ignored."""
+    if value is None or isinstance(value, (dict, list, tuple, set)):
+        return ""
+    return str(value)
+
+
 def _make_article(id_: str, title: str, text: str, source: str, author: str = "", date: str = "") -> Article:
     title = " ".join(str(title or "").split())
     return Article(
@@ -72,17 +82,64 @@ def _make_article(id_: str, title: str, text: str, source: str, author: str = ""
     )
 
 
-def decode_bytes(data: bytes, name: str, warnings: list[str]) -> str | None:
-    """Decode text, warning when it is not UTF-8; None for binary data."""
+# Signatures of common binary formats, for a clearer message than "binary".
+_MAGIC = {
+    b"%PDF-": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"PK\x03\x04": "a ZIP archive (or an Office document)",
+    b"\x1f\x8b": "a gzip archive",
+    b"\x7fELF": "a program",
+    b"RIFF": "a media file",
+    b"\xd0\xcf\x11\xe0": "an old Office document",
+    b"SQLite format 3\x00": "a database",
+}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def binary_kind(data: bytes) -> str | None:
+    """What a binary file looks like ("a PNG image", "a binary file"), or None for text."""
+    for magic, kind in _MAGIC.items():
+        if data.startswith(magic):
+            return kind
     if b"\x00" in data[:8192]:
-        warnings.append(f"{name}: skipped, looks like a binary file")
+        return "a binary file"
+    return None
+
+
+def clean_text(text: str, name: str, warnings: list[str]) -> str:
+    """Replace what cannot be stored or searched (lone surrogates, NUL and other control
+    characters) with U+FFFD / spaces, warning once per input; tabs and newlines stay."""
+    if _SURROGATE.search(text):
+        text = _SURROGATE.sub("\ufffd", text)
+        warnings.append(f"{name}: invalid characters (lone surrogates) replaced with \ufffd")
+    if re.search(r"[\x00-\x08\x0b\x0e-\x1f\x7f]", text):
+        text = re.sub(r"[\x00-\x08\x0b\x0e-\x1f\x7f]", " ", text)
+        warnings.append(f"{name}: control characters replaced with spaces")
+    return text
+
+
+def decode_bytes(data: bytes, name: str, warnings: list[str]) -> str | None:
+    """Decode text, warning when it is not UTF-8; None (with a warning) for binary data."""
+    kind = binary_kind(data)
+    if kind:
+        warnings.append(f"{name}: skipped, looks like {kind}, not text")
         return None
     try:
         text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
         text = data.decode("cp1252", errors="replace")
-        warnings.append(f"{name}: not valid UTF-8, decoded as cp1252 (check the characters)")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+        sample = text[:65536]
+        if sample and len(_CONTROL.findall(sample)) > 0.02 * len(sample):
+            warnings.append(f"{name}: skipped, looks like a binary file, not text")
+            return None
+        warnings.append(
+            f"{name}: not valid UTF-8 (first bad byte at offset {exc.start}), decoded as cp1252 (check the characters)"
+        )
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return clean_text(text, name, warnings)
 
 
 def parse_plain_text(raw: str) -> tuple[str, str, str, str]:
@@ -147,7 +204,7 @@ def _split_front_matter(raw: str, name: str, warnings: list[str]) -> tuple[dict,
 def parse_markdown(raw: str, name: str, warnings: list[str]) -> tuple[dict, str, str]:
     """(front matter, title, body) of a Markdown article; a leading ``# heading`` is the title."""
     meta, body = _split_front_matter(raw, name, warnings)
-    title = str(meta.get("title") or "")
+    title = _scalar(meta.get("title"))
     m = re.match(r"\s*#\s+(.+?)\s*#*\s*(?:\n|$)", body)
     if m:
         if not title:
@@ -172,8 +229,17 @@ def _iter_files(paths: Iterable[str | os.PathLike], warnings: list[str]) -> Iter
     seen: set[tuple[int, int]] = set()
     for p in paths:
         path = Path(p)
-        if not path.exists():
-            warnings.append(f"{path}: no such file or folder")
+        try:
+            path.stat()
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                warnings.append(f"{path}: skipped, a symbolic link loop")
+            elif path.is_symlink():
+                warnings.append(f"{path}: skipped, a broken symbolic link")
+            elif isinstance(exc, FileNotFoundError):
+                warnings.append(f"{path}: no such file or folder")
+            else:
+                warnings.append(f"{path}: skipped, cannot read ({exc.strerror or exc})")
             continue
         if path.is_dir():
             for root, dirs, files in os.walk(path, followlinks=False):
@@ -198,7 +264,15 @@ def _unique(path: Path, seen: set[tuple[int, int]], warnings: list[str]) -> Iter
     try:
         st = path.stat()
     except OSError as exc:
-        warnings.append(f"{path}: skipped, cannot read ({exc.strerror or exc})")
+        if exc.errno == errno.ELOOP:
+            warnings.append(f"{path}: skipped, a symbolic link loop")
+        elif isinstance(exc, FileNotFoundError) and path.is_symlink():
+            warnings.append(f"{path}: skipped, a broken symbolic link")
+        else:
+            warnings.append(f"{path}: skipped, cannot read ({exc.strerror or exc})")
+        return
+    if not stat.S_ISREG(st.st_mode):
+        warnings.append(f"{path}: skipped, not a regular file")
         return
     key = (st.st_dev, st.st_ino)
     if key not in seen:
@@ -206,17 +280,38 @@ def _unique(path: Path, seen: set[tuple[int, int]], warnings: list[str]) -> Iter
         yield path
 
 
+def _read_regular_file(path: Path, name: str, warnings: list[str]) -> bytes | None:
+    """The bytes of a regular file of acceptable size; None (with a warning) otherwise.
+
+    Opened with O_NONBLOCK so a FIFO or device named like an article cannot hang the ingest."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            warnings.append(f"{name}: skipped, not a regular file")
+            return None
+        if st.st_size > MAX_FILE_BYTES:
+            warnings.append(f"{name}: skipped, larger than {MAX_FILE_BYTES // 2**20} MB")
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    finally:
+        os.close(fd)
+    if not data:
+        warnings.append(f"{name}: skipped, the file is empty")
+        return None
+    return data
+
+
 def read_file(path: Path, warnings: list[str]) -> list[Article]:
     """Articles in one file (one for a document, many for a .jsonl corpus)."""
     name = str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            warnings.append(f"{name}: skipped, larger than {MAX_FILE_BYTES // 2**20} MB")
-            return []
-        data = path.read_bytes()
+        data = _read_regular_file(path, name, warnings)
     except OSError as exc:
         warnings.append(f"{name}: skipped, cannot read ({exc.strerror or exc})")
+        return []
+    if data is None:
         return []
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
@@ -233,8 +328,8 @@ def parse_document(raw: str, suffix: str, source: str, stem: str, warnings: list
     meta: dict = {}
     if suffix in {".md", ".markdown"}:
         meta, title, body = parse_markdown(raw, source, warnings)
-        author = str(meta.get("author") or meta.get("byline") or "")
-        date = str(meta.get("date") or "")
+        author = _scalar(meta.get("author")) or _scalar(meta.get("byline"))
+        date = _scalar(meta.get("date"))
         if not title:
             title, author2, date2, body = parse_plain_text(body)
             author, date = author or author2, date or date2
@@ -245,13 +340,16 @@ def parse_document(raw: str, suffix: str, source: str, stem: str, warnings: list
         meta = {"url": doc.get("source") or ""}
         if title and body.startswith(title):
             body = body[len(title) :].lstrip("\n")
+        if len(body.split()) < MIN_HTML_WORDS:
+            warnings.append(f"{source}: skipped, no article text found (only navigation, scripts or a few words)")
+            return []
     else:
         title, author, date, body = parse_plain_text(raw)
     if not body.strip():
         warnings.append(f"{source}: skipped, no article text found")
         return []
-    id_ = str(meta.get("id") or slugify(stem))
-    src = str(meta.get("url") or meta.get("source") or source)
+    id_ = _scalar(meta.get("id")) or slugify(stem)
+    src = _scalar(meta.get("url")) or _scalar(meta.get("source")) or source
     return [_make_article(id_, title or stem.replace("-", " ").replace("_", " "), body, src, author, date)]
 
 
@@ -273,19 +371,23 @@ def read_jsonl_bytes(data: bytes, name: str, warnings: list[str]) -> list[Articl
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or not obj["text"].strip():
             warnings.append(f'{name}:{lineno}: skipped, needs an object with a non-empty "text"')
             continue
-        title = str(obj.get("title") or "")
+        where = f"{name}:{lineno}"
+        title = clean_text(_scalar(obj.get("title")), where, warnings)
         id_ = obj.get("id") if obj.get("id") not in (None, "") else obj.get("_id")
+        if isinstance(id_, (dict, list)):
+            warnings.append(f'{where}: skipped, "id" must be a string or a number')
+            continue
         if id_ in (None, ""):
             id_ = content_hash(title, obj["text"])[:16]
-        text = obj["text"].replace("\r\n", "\n")
+        text = clean_text(obj["text"].replace("\r\n", "\n"), where, warnings)
         out.append(
             _make_article(
-                str(id_),
+                clean_text(str(id_), where, warnings),
                 title or str(id_),
                 text,
-                str(obj.get("url") or name),
-                obj.get("author") or "",
-                obj.get("date") or "",
+                clean_text(_scalar(obj.get("url")) or name, where, warnings),
+                clean_text(_scalar(obj.get("author")), where, warnings),
+                clean_text(_scalar(obj.get("date")), where, warnings),
             )
         )
     return out

@@ -38,8 +38,10 @@ class Settings:
     # Retrieval.
     candidates: int = 50  # per retriever, before fusion
     passages: int = 5  # fused chunks handed to the answerer
+    fusion: str = "minmax"  # "minmax" (normalised score sum) or "rrf" (reciprocal-rank fusion)
+    dense_rescore: str = "max_sentence"  # a chunk's dense score: "max_sentence" or "chunk" (mean vector)
     rrf_k: int = 60
-    dense_weight: float = 1.0
+    dense_weight: float = 1.0  # fusion weights (minmax: normalised to sum to 1)
     bm25_weight: float = 1.0
     # Answering.
     abstain_threshold: float = 0.35

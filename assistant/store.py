@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,10 @@ class Store:
         self._local = threading.local()
         self._text_cache: dict[str, str] = {}
         self._cache_lock = threading.Lock()
+        # A read-only generation never changes: the sentences of recently used chunks are kept
+        # (the same passages come back for related questions).
+        self._sentence_cache: OrderedDict[tuple[str, int, int], list] = OrderedDict()
+        self.sentence_cache_size = 4096 if readonly else 0
         if not readonly:
             with self.connect() as con:
                 con.executescript(SCHEMA)
@@ -178,19 +183,66 @@ class Store:
         """(chunk id, title + text) for every chunk, in id order: what BM25 indexes."""
         con = self.connect()
         last = -1
+        # Slice in Python, one article fetched at a time (an article's chunks have consecutive
+        # ids): SQLite's substr() walks the text from its start, quadratic in a long article.
+        current: tuple[str, str, str] = ("", "", "")
         while True:
             rows = con.execute(
-                'SELECT c.id, a.title, substr(a.text, c.start + 1, c."end" - c.start) FROM chunks c '
-                "JOIN articles a ON a.id = c.article_id WHERE c.id > ? ORDER BY c.id LIMIT ?",
-                (last, batch),
+                'SELECT id, article_id, start, "end" FROM chunks WHERE id > ? ORDER BY id LIMIT ?', (last, batch)
             ).fetchall()
             if not rows:
                 return
-            yield from ((cid, f"{title}\n{text}") for cid, title, text in rows)
+            for cid, aid, a, b in rows:
+                if aid != current[0]:
+                    row = con.execute("SELECT title, text FROM articles WHERE id = ?", (aid,)).fetchone()
+                    current = (aid, *(row or ("", "")))
+                yield cid, f"{current[1]}\n{current[2][a:b]}"
             last = rows[-1][0]
 
     def sentences_in(self, article_id: str, start: int, end: int) -> list[tuple[Sentence, np.ndarray | None]]:
-        """Sentences inside ``[start, end)`` of an article, with their embeddings."""
+        """Sentences inside ``[start, end)`` of an article, with their embeddings (cached when read-only)."""
+        key = (article_id, start, end)
+        if self.sentence_cache_size:
+            with self._cache_lock:
+                hit = self._sentence_cache.get(key)
+                if hit is not None:
+                    self._sentence_cache.move_to_end(key)
+                    return hit
+        out = self._sentences_in(article_id, start, end)
+        if self.sentence_cache_size:
+            with self._cache_lock:
+                self._sentence_cache[key] = out
+                while len(self._sentence_cache) > self.sentence_cache_size:
+                    self._sentence_cache.popitem(last=False)
+        return out
+
+    def chunk_sentence_vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
+        """Chunk id → its sentences' embeddings (float16, one row per sentence), in one query."""
+        if not ids:
+            return {}
+        q = ",".join("?" * len(ids))
+        rows = (
+            self.connect()
+            .execute(
+                "SELECT c.id, s.embedding FROM chunks c JOIN sentences s ON s.article_id = c.article_id "
+                f'AND s.start >= c.start AND s."end" <= c."end" WHERE c.id IN ({q}) ORDER BY c.id, s.start',
+                [int(i) for i in ids],
+            )
+            .fetchall()
+        )
+        rows = [(cid, blob) for cid, blob in rows if blob]
+        if not rows:
+            return {}
+        flat = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.float16).reshape(len(rows), -1)
+        out: dict[int, np.ndarray] = {}
+        first = 0
+        for i in range(1, len(rows) + 1):
+            if i == len(rows) or rows[i][0] != rows[first][0]:
+                out[rows[first][0]] = flat[first:i]
+                first = i
+        return out
+
+    def _sentences_in(self, article_id: str, start: int, end: int) -> list[tuple[Sentence, np.ndarray | None]]:
         rows = (
             self.connect()
             .execute(
@@ -202,9 +254,12 @@ class Store:
         )
         text = self.article_text(article_id)
         out = []
+        blobs = [blob for _, _, blob in rows if blob]
+        vecs = iter(
+            np.frombuffer(b"".join(blobs), dtype=np.float16).reshape(len(blobs), -1).astype(np.float32) if blobs else ()
+        )
         for a, b, blob in rows:
-            vec = np.frombuffer(blob, dtype=np.float16).astype(np.float32) if blob else None
-            out.append((Sentence(article_id, a, b, text[a:b]), vec))
+            out.append((Sentence(article_id, a, b, text[a:b]), next(vecs) if blob else None))
         return out
 
     def set_meta(self, key: str, value: str) -> None:

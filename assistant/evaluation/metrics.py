@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import string
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 
@@ -42,10 +43,16 @@ def token_f1(prediction: str, golds: Sequence[str]) -> float:
     return best
 
 
+def _drop_unicode_punct(s: str) -> str:
+    """Remove non-ASCII punctuation (curly quotes, dashes) that the official normalisation keeps."""
+    return "".join(ch for ch in s if ord(ch) < 128 or not unicodedata.category(ch).startswith("P"))
+
+
 def answer_in_text(text: str, golds: Sequence[str]) -> bool:
-    """A gold answer string occurs in ``text`` (normalised, DrQA-style)."""
-    t = f" {normalize_answer(text)} "
-    return any(normalize_answer(g) and f" {normalize_answer(g)} " in t for g in golds)
+    """A gold answer string occurs in ``text`` (normalised, DrQA-style; Unicode punctuation ignored)."""
+    t = f" {normalize_answer(_drop_unicode_punct(text))} "
+    norm = [normalize_answer(_drop_unicode_punct(g)) for g in golds]
+    return any(g and f" {g} " in t for g in norm)
 
 
 # --- ranking ------------------------------------------------------------------------------

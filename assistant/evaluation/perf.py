@@ -1,0 +1,611 @@
+"""Performance benchmark: ingest throughput, ``ask()`` latency by stage, index scale, start-up.
+
+``assistant bench perf [--data DIR] [--sizes 10000,100000,1000000] [--limit N] [--out FILE]``
+measures, in one run (timings on a shared machine are noisy, so the verdicts are ratios and
+percentiles measured side by side):
+
+- **ingest** — the SQuAD v1.1 tuning paragraphs written as a ``.jsonl`` file, ingested from scratch:
+  chunks/s of the whole pipeline (parse → segment → embed → index → store → BM25 → publish) against
+  ``model.encode`` alone on the same chunk texts with the same batch size (target ratio ≥ 0.9),
+  the time of each stage, and re-ingesting the unchanged file (target ≤ 2 % of the first ingest);
+- **query** — ``ask()`` over ``--limit`` (default 500) SQuAD questions after a warm-up: p50/p95/p99 of
+  every stage (question embedding, FAISS, BM25, fusion, answer selection) against encoding the
+  question alone (targets: p50 ≤ 2× the question embedding and ≤ 30 ms), then the same questions
+  again (cached question vectors);
+- **scale** — synthetic corpora of ``--sizes`` chunks (clustered random unit vectors of the model's
+  dimension, Zipf-distributed generated text): dense index type and build time, search p50/p95,
+  recall@10 against exact search, RSS and disk bytes per chunk, BM25 build and search p50/p95
+  (targets at 1M: dense p50 ≤ 10 ms with recall@10 ≥ 0.95, BM25 p50 ≤ 50 ms);
+- **start-up** — a new process that loads an index of ``seeds/`` and answers one question: time to the
+  first answer and its RSS, plus the time of ``assistant --help`` (heavy imports happen lazily).
+
+It prints a table, writes the JSON report (``--out``, default ``eval/reports/perf.json``) and a plot of
+search latency against corpus size (``--figure``, default ``eval/figures/perf_scale.png``).
+
+Example::
+
+    assistant bench perf --limit 500 --ingest-articles 300     # the full run (~45 min loaded, ~8 GB RAM)
+    assistant bench perf --sizes 2000 --limit 20 --corpus-limit 40 --ingest-articles 15 --out /tmp/p.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..settings import PROJECT_ROOT, Settings
+from .commands import benchmark
+from .metrics import percentiles
+
+SECTIONS = ("ingest", "query", "scale", "startup")
+DEFAULT_OUT = PROJECT_ROOT / "eval" / "reports" / "perf.json"
+DEFAULT_FIGURE = PROJECT_ROOT / "eval" / "figures" / "perf_scale.png"
+STARTUP_QUESTION = "Which states recognize Abkhazia?"
+
+
+# --- helpers ------------------------------------------------------------------------------
+def rss_bytes() -> int:
+    """Resident set size of this process now (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def dir_bytes(path: Path) -> int:
+    path = Path(path)
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def machine() -> dict:
+    """What the numbers were measured on."""
+    import torch
+
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = 0
+    try:
+        mem = int(Path("/proc/meminfo").read_text().split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = (float("nan"),) * 3
+    import faiss
+
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gb": round(mem / 2**30, 1),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "query_threads": 1,
+        "faiss": faiss.__version__,
+        "python": platform.python_version(),
+        "load_average": [round(x, 2) for x in load],
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+    }
+
+
+def _ms(values_s: list[float]) -> dict[str, float]:
+    return {k: round(v, 3) for k, v in percentiles(values_s).items()}
+
+
+# --- ingest -------------------------------------------------------------------------------
+def bench_ingest(articles, embedder, settings: Settings, workdir: Path) -> dict:
+    """Whole-pipeline ingest vs ``model.encode`` alone on the same chunk texts and batch size."""
+    from ..index import STORE_FILE
+    from ..index_dir import IndexDir
+    from ..ingest import ingest_paths
+    from ..store import Store
+
+    src = workdir / "corpus.jsonl"
+    with src.open("w") as f:
+        for a in articles:
+            f.write(json.dumps({"id": a.id, "title": a.title, "text": a.text}) + "\n")
+    index_dir = workdir / "index"
+    embedder.encode(["warm up the encoder"] * 8)
+
+    t = time.perf_counter()
+    first = ingest_paths(index_dir, [src], embedder, settings)
+    first_s = time.perf_counter() - t
+    gen = IndexDir(index_dir).current()
+    store = Store(gen / STORE_FILE, readonly=True)
+    rows = store.connect().execute('SELECT article_id, start, "end" FROM chunks ORDER BY id').fetchall()
+    chunk_texts = [store.article_text(aid)[a:b] for aid, a, b in rows]
+    sentences = store.count("sentences")
+    store.close()
+
+    t = time.perf_counter()
+    embedder.encode(chunk_texts, batch_size=settings.batch_size)
+    encode_s = time.perf_counter() - t
+
+    t = time.perf_counter()
+    again = ingest_paths(index_dir, [src], embedder, settings)
+    reingest_s = time.perf_counter() - t
+    if again.changed:
+        raise RuntimeError("re-ingesting an unchanged corpus changed the index")
+
+    n = len(chunk_texts)
+    stages = {k: round(v, 3) for k, v in first.timings.items()}
+    stages["parse"] = round(max(first_s - first.timings.get("total", 0.0), 0.0), 3)
+    return {
+        "articles": len(articles),
+        "chunks": n,
+        "sentences": sentences,
+        "batch_size": settings.batch_size,
+        "pipeline_s": round(first_s, 3),
+        "encode_chunks_s": round(encode_s, 3),
+        "pipeline_chunks_per_s": round(n / first_s, 1),
+        "encode_chunks_per_s": round(n / encode_s, 1),
+        "ratio": round(encode_s / first_s, 3),
+        # The pipeline against its own encoder calls (sentences): what the non-model work costs.
+        "embed_share": round(first.timings.get("embed", 0.0) / first_s, 3),
+        "stages_s": stages,
+        "reingest_s": round(reingest_s, 4),
+        "reingest_fraction": round(reingest_s / first_s, 4),
+        "targets": {"ratio": 0.9, "reingest_fraction": 0.02},
+    }
+
+
+# --- query --------------------------------------------------------------------------------
+QUERY_STAGES = ("embed", "dense", "bm25", "fusion", "answer", "other", "total")
+
+
+def bench_query(assistant, questions: list[str], warmup: int = 20) -> dict:
+    """``ask()`` latency per stage; question embedding is timed around ``encode_query``."""
+    embedder = assistant.embedder
+    for q in questions[:warmup]:
+        assistant.ask(q)
+    embedder._cache.clear()
+
+    alone = []
+    for q in questions:
+        t = time.perf_counter()
+        embedder.encode([q], threads=embedder.query_threads)
+        alone.append(time.perf_counter() - t)
+
+    spent = [0.0]
+    real = embedder.encode_query
+
+    def timed_encode_query(text: str) -> np.ndarray:  # benchmark instrumentation only
+        t = time.perf_counter()
+        try:
+            return real(text)
+        finally:
+            spent[0] += time.perf_counter() - t
+
+    def run(label: str) -> dict:
+        stages: dict[str, list[float]] = {k: [] for k in QUERY_STAGES}
+        abstained = 0
+        for q in questions:
+            spent[0] = 0.0
+            ans = assistant.ask(q)
+            abstained += ans.abstained
+            tm = dict(ans.timings)
+            tm["embed"] = spent[0]
+            known = sum(tm.get(k, 0.0) for k in ("embed", "dense", "bm25", "fusion", "answer"))
+            tm["other"] = max(tm["total"] - known, 0.0)
+            for k in QUERY_STAGES:
+                stages[k].append(tm.get(k, 0.0))
+        return {"label": label, "stages_ms": {k: _ms(v) for k, v in stages.items()}, "abstained": abstained}
+
+    embedder._cache.clear()
+    embedder.encode_query = timed_encode_query
+    try:
+        cold = run("new questions")
+        warm = run("repeated questions (cached embeddings)")
+    finally:
+        del embedder.encode_query
+    embed_p50 = percentiles(alone)["p50"]
+    p50 = cold["stages_ms"]["total"]["p50"]
+    return {
+        "questions": len(questions),
+        "chunks": int(assistant.index.manifest.get("counts", {}).get("chunks", 0)),
+        "dense_index": assistant.index.dense.kind,
+        "question_embedding_alone_ms": _ms(alone),
+        "new": cold,
+        "repeated": warm,
+        "p50_over_embedding": round(p50 / embed_p50, 2) if embed_p50 else None,
+        "targets": {"p50_over_embedding": 2.0, "p50_ms": 30.0},
+    }
+
+
+# --- scale --------------------------------------------------------------------------------
+def synthetic_vectors(n: int, dim: int, seed: int = 0, per_cluster: int = 200) -> np.ndarray:
+    """Unit vectors around random topic centres (noise norm ≈ 1.2 × the centre's, like real
+    embeddings: same-topic cosine ≈ 0.4, unrelated ≈ 0)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((max(16, n // per_cluster), dim)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    out = np.empty((n, dim), dtype=np.float32)
+    sigma = 1.2 / np.sqrt(dim)
+    for a in range(0, n, 100_000):
+        b = min(n, a + 100_000)
+        x = centres[rng.integers(0, len(centres), b - a)] + rng.standard_normal((b - a, dim)).astype(np.float32) * sigma
+        out[a:b] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return out
+
+
+def synthetic_queries(vectors: np.ndarray, m: int, seed: int = 1) -> np.ndarray:
+    """Queries near stored vectors (cosine ≈ 0.85 to their source)."""
+    rng = np.random.default_rng(seed)
+    dim = vectors.shape[1]
+    q = vectors[rng.integers(0, len(vectors), m)] + rng.standard_normal((m, dim)).astype(np.float32) * (
+        0.6 / np.sqrt(dim)
+    )
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
+
+
+def synthetic_texts(n: int, words: int = 80, vocab: int = 50_000, seed: int = 2):
+    """(id, text) of ``n`` chunks of Zipf-distributed generated words (what BM25 indexes)."""
+    rng = np.random.default_rng(seed)
+    consonants, vowels = list("bcdfghklmnprstvz"), list("aeiou")
+    lexicon = np.array(
+        [
+            "".join(rng.choice(consonants) + rng.choice(vowels) for _ in range(int(rng.integers(2, 5))))
+            for _ in range(vocab)
+        ]
+    )
+    weights = 1.0 / np.arange(1, vocab + 1)
+    weights /= weights.sum()
+    for a in range(0, n, 20_000):
+        b = min(n, a + 20_000)
+        draws = lexicon[rng.choice(vocab, size=(b - a, words), p=weights)]
+        for i, row in enumerate(draws):
+            yield a + i, " ".join(row)
+
+
+_LOAD_CHILD = """
+import sys
+import bm25s, faiss  # imported before measuring: only the index's own memory counts
+from assistant.evaluation.perf import rss_bytes
+from assistant.dense_index import DenseIndex
+from assistant.lexical_index import LexicalIndex
+before = rss_bytes()
+obj = (DenseIndex if sys.argv[1] == "dense" else LexicalIndex).load(sys.argv[2])
+print(rss_bytes() - before)
+"""
+
+
+def loaded_rss(kind: str, path: Path) -> int:
+    """RSS that loading a saved index adds to a fresh process (what serving it costs)."""
+    res = subprocess.run(
+        [sys.executable, "-c", _LOAD_CHILD, kind, str(path)], capture_output=True, text=True, check=True
+    )
+    return int(res.stdout.strip().splitlines()[-1])
+
+
+def bench_scale(sizes: list[int], dim: int, queries: int, workdir: Path, log=print) -> list[dict]:
+    import faiss
+
+    from ..dense_index import DenseIndex
+    from ..lexical_index import LexicalIndex
+    from ..terms import content_terms
+
+    out = []
+    for n in sizes:
+        log(f"  scale {n:,}: vectors…")
+        vecs = synthetic_vectors(n, dim, seed=n)
+        qs = synthetic_queries(vecs, queries, seed=n + 1)
+        ids = np.arange(n, dtype=np.int64) * 2 + 1  # chunk ids are not positions
+        exact = faiss.IndexFlatIP(dim)
+        exact.add(vecs)
+        _, truth = exact.search(qs, 10)
+        del exact
+        truth_ids = ids[truth]
+
+        t = time.perf_counter()
+        dense = DenseIndex.build(ids, vecs)
+        build_s = time.perf_counter() - t
+        del vecs
+        path = workdir / f"dense-{n}.faiss"
+        dense.save(path)
+        disk_dense = path.stat().st_size
+        rss_dense = loaded_rss("dense", path)
+        path.unlink()
+        lat, recall = [], []
+        for q, want in zip(qs, truth_ids):
+            t = time.perf_counter()
+            got, _ = dense.search(q, 50)
+            lat.append(time.perf_counter() - t)
+            recall.append(len(set(got[:10].tolist()) & set(want.tolist())) / 10)
+        dense_kind = dense.kind
+        del dense
+
+        log(f"  scale {n:,}: BM25…")
+        texts = list(synthetic_texts(n, seed=n + 2))
+        rng = np.random.default_rng(n + 3)
+        bm25_queries = []
+        for i in rng.integers(0, n, queries):
+            terms = content_terms(texts[i][1])
+            bm25_queries.append([terms[j] for j in rng.choice(len(terms), 5, replace=False)])
+        t = time.perf_counter()
+        lex = LexicalIndex.build(iter(texts))
+        bm25_build_s = time.perf_counter() - t
+        del texts
+        lex_dir = workdir / f"lexical-{n}"
+        lex.save(lex_dir)
+        disk_bm25 = dir_bytes(lex_dir)
+        rss_bm25 = loaded_rss("lexical", lex_dir)
+        shutil.rmtree(lex_dir)
+        bm25_lat, bm25_all = [], []
+        for terms in bm25_queries:
+            t = time.perf_counter()
+            lex.search_terms(terms, 50)
+            bm25_lat.append(time.perf_counter() - t)
+            t = time.perf_counter()  # what min-max fusion does: every chunk's score, then top 50
+            scores = np.asarray(lex.bm25.get_scores(terms), dtype=np.float32)
+            np.argpartition(-scores, 49)[:50]
+            bm25_all.append(time.perf_counter() - t)
+        del lex
+        row = {
+            "chunks": n,
+            "dense_index": dense_kind,
+            "dense_build_s": round(build_s, 2),
+            "dense_search_ms": _ms(lat),
+            "recall_at_10": round(float(np.mean(recall)), 4),
+            "dense_rss_bytes_per_chunk": round(rss_dense / n, 1),
+            "dense_disk_bytes_per_chunk": round(disk_dense / n, 1),
+            "bm25_build_s": round(bm25_build_s, 2),
+            "bm25_search_ms": _ms(bm25_lat),
+            "bm25_all_scores_ms": _ms(bm25_all),
+            "bm25_rss_bytes_per_chunk": round(rss_bm25 / n, 1),
+            "bm25_disk_bytes_per_chunk": round(disk_bm25 / n, 1),
+        }
+        log(f"  scale {n:,}: {json.dumps(row)}")
+        out.append(row)
+    return out
+
+
+# --- start-up -----------------------------------------------------------------------------
+_CHILD = """
+import json, sys, time
+t0 = time.perf_counter()
+from assistant import Assistant
+t1 = time.perf_counter()
+a = Assistant.load(sys.argv[1])
+t2 = time.perf_counter()
+ans = a.ask(sys.argv[2])
+t3 = time.perf_counter()
+rss = 0
+for line in open("/proc/self/status"):
+    if line.startswith("VmRSS:"):
+        rss = int(line.split()[1]) * 1024
+print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "first_ask_s": t3 - t2, "rss_bytes": rss,
+                  "answered": not ans.abstained}))
+"""
+
+
+def bench_startup(index_dir: Path, repeats: int = 2) -> dict:
+    """A fresh interpreter: import, load the index and model, answer one question."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    runs = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        res = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(index_dir), STARTUP_QUESTION],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        wall = time.perf_counter() - t
+        child = json.loads(res.stdout.strip().splitlines()[-1])
+        child["wall_s"] = wall
+        runs.append(child)
+    best = min(runs, key=lambda r: r["wall_s"])
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "assistant", "--help"], capture_output=True, env=env, check=True)
+    help_s = time.perf_counter() - t
+    return {
+        "process_to_first_answer_s": round(best["wall_s"], 3),
+        "import_s": round(best["import_s"], 3),
+        "load_s": round(best["load_s"], 3),
+        "first_ask_s": round(best["first_ask_s"], 3),
+        "rss_mb": round(best["rss_bytes"] / 2**20, 1),
+        "answered": best["answered"],
+        "cli_help_s": round(help_s, 3),
+        "runs": len(runs),
+    }
+
+
+# --- report -------------------------------------------------------------------------------
+def plot_scale(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for key, label, style in (
+        ("dense_search_ms", "dense (FAISS)", "o-"),
+        ("bm25_search_ms", "BM25 top-50", "s-"),
+        ("bm25_all_scores_ms", "BM25 all scores (min-max fusion)", "^--"),
+    ):
+        have = [r for r in rows if key in r]  # a series may be missing for some sizes
+        n = [r["chunks"] for r in have]
+        ax.plot(n, [r[key]["p50"] for r in have], style, label=f"{label} p50")
+        ax.fill_between(n, [r[key]["p50"] for r in have], [r[key]["p95"] for r in have], alpha=0.15)
+    for r in rows:
+        ax.annotate(
+            r["dense_index"],
+            (r["chunks"], r["dense_search_ms"]["p50"]),
+            fontsize=7,
+            xytext=(3, -10),
+            textcoords="offset points",
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("corpus size (chunks)")
+    ax.set_ylabel("search latency per query (ms; band to p95)")
+    ax.set_title("Search latency vs corpus size (one query, one thread)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def verdicts(report: dict) -> dict[str, bool]:
+    v = {}
+    if "ingest" in report:
+        ing = report["ingest"]
+        v["ingest ratio ≥ 0.9"] = ing["ratio"] >= 0.9
+        v["re-ingest ≤ 2%"] = ing["reingest_fraction"] <= 0.02
+    if "query" in report:
+        q = report["query"]
+        v["ask p50 ≤ 2× embedding"] = (q["p50_over_embedding"] or 99) <= 2.0
+        v["ask p50 ≤ 30 ms"] = q["new"]["stages_ms"]["total"]["p50"] <= 30.0
+    for r in report.get("scale", []):
+        if r["chunks"] >= 1_000_000:
+            v["1M dense p50 ≤ 10 ms"] = r["dense_search_ms"]["p50"] <= 10.0
+            v["1M recall@10 ≥ 0.95"] = r["recall_at_10"] >= 0.95
+            v["1M BM25 p50 ≤ 50 ms"] = r["bm25_search_ms"]["p50"] <= 50.0
+    return v
+
+
+def print_table(report: dict) -> None:
+    m = report["machine"]
+    print(
+        f"machine: {m['nproc']} cores {m['cpu']}, {m['ram_gb']} GB, torch {m['torch']} ({m['torch_threads']} threads),"
+        f" load {m['load_average']}"
+    )
+    if "ingest" in report:
+        i = report["ingest"]
+        print(f"\ningest {i['articles']} articles → {i['chunks']} chunks, {i['sentences']} sentences")
+        print(
+            f"  pipeline {i['pipeline_chunks_per_s']:.1f} chunks/s   encode alone {i['encode_chunks_per_s']:.1f} "
+            f"chunks/s   ratio {i['ratio']:.2f}"
+        )
+        print(f"  embedding share of the pipeline {i['embed_share']:.3f} (the rest is parse/segment/index/store)")
+        print("  stages (s): " + "  ".join(f"{k} {v:.3f}" for k, v in i["stages_s"].items()))
+        print(f"  re-ingest unchanged: {i['reingest_s']:.3f} s = {100 * i['reingest_fraction']:.2f}% of first")
+    if "query" in report:
+        q = report["query"]
+        print(f"\nask() over {q['questions']} questions, {q['chunks']} chunks ({q['dense_index']}); ms p50/p95/p99")
+        e = q["question_embedding_alone_ms"]
+        print(f"  {'question embedding alone':<28}{e['p50']:8.2f}{e['p95']:8.2f}{e['p99']:8.2f}")
+        for part in ("new", "repeated"):
+            print(f"  {q[part]['label']}:")
+            for k, s in q[part]["stages_ms"].items():
+                print(f"    {k:<26}{s['p50']:8.2f}{s['p95']:8.2f}{s['p99']:8.2f}")
+        print(f"  p50 / embedding = {q['p50_over_embedding']}")
+    if report.get("scale"):
+        print(
+            "\nscale      index      build s  dense p50/p95 ms  recall@10  B/chunk RSS/disk   "
+            "BM25 build s  BM25 p50/p95 ms  all-scores p50  B/chunk RSS/disk"
+        )
+        for r in report["scale"]:
+            print(
+                f"{r['chunks']:>9,}  {r['dense_index']:<9}{r['dense_build_s']:9.1f}  "
+                f"{r['dense_search_ms']['p50']:7.2f}/{r['dense_search_ms']['p95']:<7.2f}  {r['recall_at_10']:9.3f}  "
+                f"{r['dense_rss_bytes_per_chunk']:7.0f}/{r['dense_disk_bytes_per_chunk']:<7.0f}  "
+                f"{r['bm25_build_s']:12.1f}  {r['bm25_search_ms']['p50']:7.2f}/{r['bm25_search_ms']['p95']:<7.2f}  "
+                f"{r['bm25_all_scores_ms']['p50']:14.2f}  "
+                f"{r['bm25_rss_bytes_per_chunk']:7.0f}/{r['bm25_disk_bytes_per_chunk']:<7.0f}"
+            )
+    if "startup" in report:
+        s = report["startup"]
+        print(
+            f"\nstart-up: new process → first answer {s['process_to_first_answer_s']:.2f} s (import "
+            f"{s['import_s']:.2f}, load {s['load_s']:.2f}, first ask {s['first_ask_s']:.2f}); RSS {s['rss_mb']} MB; "
+            f"`assistant --help` {s['cli_help_s']:.2f} s"
+        )
+    print()
+    for name, ok in report["verdicts"].items():
+        print(f"  {'PASS' if ok else 'MISS'}  {name}")
+
+
+# --- the command --------------------------------------------------------------------------
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sizes", default="10000,100000,1000000", help="synthetic corpus sizes (chunks), comma-separated")
+    p.add_argument("--sections", default=",".join(SECTIONS), help=f"which parts to run ({', '.join(SECTIONS)})")
+    p.add_argument("--ingest-articles", type=int, help="ingest only the first N SQuAD paragraphs")
+    p.add_argument(
+        "--corpus-limit", type=int, help="query a corpus of the questions' paragraphs plus others up to N (smoke runs)"
+    )
+    p.add_argument("--startup-runs", type=int, default=2, help="fresh processes to time (the fastest is reported)")
+    p.add_argument("--scale-queries", type=int, default=200, help="queries per synthetic corpus")
+    p.add_argument("--figure", type=Path, default=DEFAULT_FIGURE, help="latency-vs-size plot (PNG)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..embedding import Embedder
+    from .bench_squad import dataset_file, limit_corpus
+    from .corpus import open_corpus
+    from .datasets import load_squad
+
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        print(f"unknown section(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    sizes = [int(float(s)) for s in args.sizes.split(",") if s.strip()] if args.sizes else []
+    settings = Settings.from_env()
+    embedder = Embedder.load(settings.model, settings.allow_download)
+    report: dict = {"machine": machine(), "command": " ".join(sys.argv[1:])}
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    articles = items = None
+    if {"ingest", "query"} & set(sections):
+        articles, items = load_squad(dataset_file(args.data, "squad-v1.1"), limit=args.limit or 500)
+    with tempfile.TemporaryDirectory(prefix="perf-") as tmp:
+        work = Path(tmp)
+        if "ingest" in sections:
+            log("ingest…")
+            chosen = articles[: args.ingest_articles] if args.ingest_articles else articles
+            (work / "ingest").mkdir()
+            report["ingest"] = bench_ingest(chosen, embedder, settings, work / "ingest")
+        if "query" in sections:
+            log("query…")
+            corpus = limit_corpus(articles, items, args.corpus_limit)
+            assistant = open_corpus("squad11", corpus, embedder, settings, progress=False)
+            report["query"] = bench_query(assistant, [it.question for it in items])
+            del assistant
+        if "scale" in sections and sizes:
+            log("scale…")
+            report["scale"] = bench_scale(sizes, embedder.dim, args.scale_queries, work, log=log)
+        if "startup" in sections:
+            log("start-up…")
+            from ..ingest import ingest_paths
+
+            seeds = work / "seeds-index"
+            ingest_paths(seeds, [settings.seeds_dir], embedder, settings)
+            report["startup"] = bench_startup(seeds, repeats=max(1, args.startup_runs))
+    report["verdicts"] = verdicts(report)
+    print_table(report)
+    out = args.out or DEFAULT_OUT
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"report: {out}")
+    if report.get("scale"):
+        plot_scale(report["scale"], args.figure)
+        print(f"figure: {args.figure}")
+    return 0
+
+
+run.arguments = _arguments  # type: ignore[attr-defined]
+benchmark("perf", "speed: ingest vs encoder, ask() latency by stage, 10k-1M chunk scale, start-up")(run)

@@ -1,0 +1,360 @@
+"""HTML for the chat UI, built here and escaped here: no article or user text reaches the page unescaped.
+
+Every piece of text that comes from an article, a file name or a user goes through :func:`esc`
+(``html.escape``), so ``<script>``, ``<img onerror=...>`` and markdown ``[x](javascript:...)`` links
+show up as text. Quotes are highlighted in their paragraph **by character offsets**
+(``article.text[start:end]``), never by searching for the quoted string.
+
+Example::
+
+    from assistant import Assistant
+    from assistant.ui_render import answer_html, sources_html
+    a = Assistant.load("index")
+    ans = a.ask("Which states recognize Abkhazia?")
+    arts = {c.article_id: a.article(c.article_id) for c in ans.citations}
+    html = answer_html(ans, arts)
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from pathlib import PurePath
+from urllib.parse import urlsplit
+
+from .records import Answer, Article, Citation
+
+CONTEXT_CHARS = 700  # characters of surrounding paragraph shown around a quote in the chat
+PANEL_CONTEXT_CHARS = 1400  # ... and in the sources panel
+MAX_LISTED_ARTICLES = 300
+
+SOURCES_EMPTY = (
+    '<div class="aa-empty"><b>Sources</b><br>Ask a question: each passage behind the answer appears here, '
+    "highlighted in its paragraph so you can check it at a glance.</div>"
+)
+
+
+def esc(value: object) -> str:
+    """``value`` as HTML text: markup, entities and quotes escaped."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _text(value: str) -> str:
+    """Escaped text with line breaks kept (Gradio strips leading whitespace, so no pre-wrap)."""
+    return esc(value).replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def byline(author: str, date: str) -> str:
+    """``"Author · Date"`` (escaped), or "" when neither is known."""
+    return " · ".join(esc(x) for x in (author, date) if x)
+
+
+def source_label(source: str) -> str:
+    """Where an article came from, for display: an http(s) link or a file name (never a server path)."""
+    if not source:
+        return ""
+    parts = urlsplit(source)
+    if parts.scheme in {"http", "https"} and parts.netloc:
+        return f'<a href="{esc(source)}" target="_blank" rel="noopener noreferrer nofollow">{esc(parts.netloc)}</a>'
+    return esc(PurePath(source.replace("\\", "/")).name)
+
+
+# --- passages in context -----------------------------------------------------------------------
+def context_bounds(text: str, start: int, end: int, max_chars: int = CONTEXT_CHARS) -> tuple[int, int]:
+    """The paragraph around ``text[start:end]``, trimmed to about ``max_chars`` at word boundaries."""
+    start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+    a = text.rfind("\n\n", 0, start)
+    a = 0 if a < 0 else a + 2
+    b = text.find("\n\n", end)
+    b = len(text) if b < 0 else b
+    budget = max(0, max_chars - (end - start)) // 2
+    if start - a > budget:
+        a = start - budget
+        space = text.find(" ", a, start)
+        a = space + 1 if space >= 0 else a
+    if b - end > budget:
+        b = end + budget
+        space = text.rfind(" ", end, b)
+        b = space if space > end else b
+    return a, b
+
+
+def highlighted_context(
+    article: Article | None,
+    start: int,
+    end: int,
+    *,
+    focus: tuple[int, int] | None = None,
+    max_chars: int = CONTEXT_CHARS,
+) -> str:
+    """The passage ``article.text[start:end]`` marked inside its paragraph (offsets, not search).
+
+    ``focus`` (article offsets inside the passage) is emphasised too: the answer's name/date/number.
+    """
+    if article is None or not article.text:
+        return '<div class="aa-context aa-muted">The article is no longer in the index.</div>'
+    text = article.text
+    if not (0 <= start <= end <= len(text)):
+        return '<div class="aa-context aa-muted">This passage is out of date: the article has changed.</div>'
+    a, b = context_bounds(text, start, end, max_chars)
+    quote = text[start:end]
+    if focus and start <= focus[0] < focus[1] <= end:
+        fa, fb = focus[0] - start, focus[1] - start
+        inner = f'{_text(quote[:fa])}<strong class="aa-focus">{_text(quote[fa:fb])}</strong>{_text(quote[fb:])}'
+    else:
+        inner = _text(quote)
+    lead = "… " if a > 0 and text[a - 1] != "\n" else ""
+    tail = " …" if b < len(text) and text[b] != "\n" else ""
+    return (
+        f'<div class="aa-context">{lead}{_text(text[a:start])}<mark class="aa-quote">{inner}</mark>'
+        f"{_text(text[end:b])}{tail}</div>"
+    )
+
+
+def _focus(answer: Answer, citation: Citation, n: int) -> tuple[int, int] | None:
+    """The answer span in article offsets, for the citation the answer sentence comes from."""
+    if n != 0 or answer.abstained or answer.span is None or answer.text != citation.quote:
+        return None
+    return citation.start + answer.span[0], citation.start + answer.span[1]
+
+
+def _valid(citation: Citation, article: Article | None) -> bool:
+    return article is not None and article.text[citation.start : citation.end] == citation.quote
+
+
+# --- chat messages -----------------------------------------------------------------------------
+def user_html(question: str) -> str:
+    """A user's message as it appears in the chat."""
+    return _text(question)
+
+
+def answer_text_html(answer: Answer) -> str:
+    """The answer sentence with its focused span (name/date/number) emphasised."""
+    text = answer.text
+    if answer.span and 0 <= answer.span[0] < answer.span[1] <= len(text):
+        a, b = answer.span
+        return f'{_text(text[:a])}<mark class="aa-span">{_text(text[a:b])}</mark>{_text(text[b:])}'
+    return _text(text)
+
+
+def citation_item_html(answer: Answer, citation: Citation, n: int, article: Article | None) -> str:
+    """One numbered citation: quote, title, byline and date; opens to the passage in its paragraph."""
+    meta = byline(citation.author, citation.date)
+    body = (
+        highlighted_context(article, citation.start, citation.end, focus=_focus(answer, citation, n))
+        if _valid(citation, article)
+        else '<div class="aa-context aa-muted">This passage is out of date: the article has changed.</div>'
+    )
+    # The answer sentence is the first quote: do not print it twice.
+    same = n == 0 and not answer.abstained and citation.quote == answer.text
+    quote = "" if same else f'<q class="aa-q">{_text(citation.quote)}</q>'
+    hint = ' · <span class="aa-hint">the sentence above; open to see it in its paragraph</span>' if same else ""
+    return (
+        f'<li class="aa-cite"><details><summary><span class="aa-num">{n + 1}</span>'
+        f'<span class="aa-cite-body">{quote}'
+        f'<span class="aa-src"><span class="aa-src-title">{esc(citation.title or citation.article_id)}</span>'
+        f"{' · ' + meta if meta else ''}{hint}</span></span></summary>{body}"
+        f'<div class="aa-where">{esc(citation.article_id)} · characters {citation.start}–{citation.end}</div>'
+        f"</details></li>"
+    )
+
+
+def answer_html(answer: Answer, articles: Mapping[str, Article | None]) -> str:
+    """An answer (or an abstention) as a chat message, with its numbered, expandable citations."""
+    items = [citation_item_html(answer, c, i, articles.get(c.article_id)) for i, c in enumerate(answer.citations)]
+    cites = "".join(items)
+    notes = "".join(f'<div class="aa-note">{esc(note)}</div>' for note in answer.notes)
+    if answer.abstained:
+        closest = (
+            f'<div class="aa-label">Closest passages</div><ol class="aa-cites aa-closest">{cites}</ol>' if cites else ""
+        )
+        return (
+            f'<div class="aa-msg aa-abstain"><div class="aa-abstain-head"><span class="aa-icon">∅</span>'
+            f"Not found in the articles</div>"
+            f'<p class="aa-abstain-text">No passage answers this confidently (confidence {answer.confidence:.2f}).'
+            f"{' Open the closest ones to check.' if cites else ''}</p>{searched_html(answer)}{closest}{notes}</div>"
+        )
+    refs = "".join(f'<sup class="aa-ref">{i + 1}</sup>' for i in range(min(1, len(answer.citations))))
+    span = (
+        f'<div class="aa-short"><span class="aa-label">Answer</span> {esc(answer.span_text)}</div>'
+        if answer.span_text and answer.span_text != answer.text
+        else ""
+    )
+    more = (
+        f'<details class="aa-more"><summary>{len(items) - 1} more passage{"s" if len(items) > 2 else ""}</summary>'
+        f'<ol class="aa-cites">{"".join(items[1:])}</ol></details>'
+        if len(items) > 1
+        else ""
+    )
+    return (
+        f'<div class="aa-msg aa-answer"><p class="aa-text">{answer_text_html(answer)}{refs}</p>{span}'
+        f'<div class="aa-meta">{_confidence_badge(answer.confidence)} verbatim from the articles</div>'
+        f"{searched_html(answer)}"
+        f'<ol class="aa-cites">{"".join(items[:1])}</ol>{more}{notes}</div>'
+    )
+
+
+def searched_html(answer: Answer) -> str:
+    """What retrieval searched, when a follow-up borrowed from the conversation."""
+    if not answer.search_query or answer.search_query == answer.question:
+        return ""
+    return f'<div class="aa-searched"><span class="aa-label">Searched</span> {esc(answer.search_query)}</div>'
+
+
+def _confidence_badge(confidence: float) -> str:
+    level = "high" if confidence >= 0.75 else "medium" if confidence >= 0.5 else "low"
+    return f'<span class="aa-badge aa-{level}">confidence {confidence:.2f}</span>'
+
+
+def notice_html(message: str) -> str:
+    """A message that is neither answer nor abstention (e.g. an empty question)."""
+    return f'<div class="aa-msg aa-notice">{esc(message)}</div>'
+
+
+# --- side panels -------------------------------------------------------------------------------
+def sources_html(answer: Answer | None, articles: Mapping[str, Article | None]) -> str:
+    """The sources panel: every cited passage of ``answer`` highlighted in its paragraph."""
+    if answer is None or not answer.citations:
+        return SOURCES_EMPTY
+    head = "Closest passages (no answer)" if answer.abstained else "Sources of the answer"
+    cards = []
+    for i, c in enumerate(answer.citations):
+        article = articles.get(c.article_id)
+        meta = byline(c.author, c.date)
+        where = source_label(c.source or (article.source if article else ""))
+        context = (
+            highlighted_context(article, c.start, c.end, focus=_focus(answer, c, i), max_chars=PANEL_CONTEXT_CHARS)
+            if _valid(c, article)
+            else '<div class="aa-context aa-muted">This passage is out of date: the article has changed.</div>'
+        )
+        cards.append(
+            f'<section class="aa-card"><div class="aa-card-head"><span class="aa-num">{i + 1}</span>'
+            f'<div><div class="aa-title">{esc(c.title or c.article_id)}</div>'
+            f'<div class="aa-byline">{meta}{" · " if meta and where else ""}{where}</div></div></div>{context}'
+            f'<div class="aa-where">{esc(c.article_id)} · characters {c.start}–{c.end} · score {c.score:.2f}</div>'
+            f"</section>"
+        )
+    return f'<div class="aa-sources"><div class="aa-panel-head">{head}</div>{"".join(cards)}</div>'
+
+
+def articles_html(articles: Sequence[Article], new_ids: Sequence[str] = ()) -> str:
+    """The list of indexed articles (title, byline, id); ``new_ids`` are marked as just added."""
+    new = set(new_ids)
+    items = []
+    for art in list(articles)[:MAX_LISTED_ARTICLES]:
+        meta = byline(art.author, art.date)
+        badge = '<span class="aa-new">new</span>' if art.id in new else ""
+        items.append(
+            f'<li><div class="aa-title">{esc(art.title or art.id)}{badge}</div>'
+            f'<div class="aa-byline">{meta}{" · " if meta else ""}<code>{esc(art.id)}</code></div></li>'
+        )
+    more = len(articles) - MAX_LISTED_ARTICLES
+    tail = f'<li class="aa-muted">… and {more} more</li>' if more > 0 else ""
+    n = len(articles)
+    return (
+        f'<div class="aa-articles"><div class="aa-panel-head">{n} article{"s" if n != 1 else ""} indexed</div>'
+        f'<ul class="aa-article-list">{"".join(items)}{tail}</ul></div>'
+    )
+
+
+def status_html(kind: str, title: str, lines: Sequence[str] = ()) -> str:
+    """An upload status box; ``kind`` is ``ok``, ``warn`` or ``error``."""
+    body = "".join(f"<li>{esc(line)}</li>" for line in lines)
+    return f'<div class="aa-status aa-status-{esc(kind)}"><b>{esc(title)}</b>{f"<ul>{body}</ul>" if body else ""}</div>'
+
+
+def header_html(counts: Mapping[str, object] | None) -> str:
+    """The page header with what is indexed."""
+    c = counts or {}
+    n, k = int(c.get("articles", 0) or 0), int(c.get("chunks", 0) or 0)
+    stats = f"{n} article{'s' if n != 1 else ''} · {k} passage{'s' if k != 1 else ''} indexed"
+    return (
+        '<div class="aa-header"><div><h1>Article Assistant</h1>'
+        "<p>Answers are verbatim passages from your articles, each with a citation you can check. "
+        "Nothing is generated.</p></div>"
+        f'<div class="aa-stats">{esc(stats)}</div></div>'
+    )
+
+
+CSS = """
+.gradio-container { max-width: 1280px !important; margin: 0 auto !important; }
+.aa-header { display:flex; flex-wrap: wrap; justify-content:space-between; align-items:flex-end; gap:8px 16px;
+  padding: 6px 4px 10px; border-bottom: 1px solid var(--border-color-primary); }
+.aa-header h1 { font-size: 1.55rem; margin: 0 0 2px; font-weight: 700; letter-spacing: -0.01em; }
+.aa-header p { margin: 0; color: var(--body-text-color-subdued); font-size: .92rem; }
+.aa-stats { font-size: .85rem; color: var(--body-text-color-subdued); white-space: nowrap;
+  background: var(--background-fill-secondary); padding: 4px 10px; border-radius: 999px; }
+.aa-msg { line-height: 1.5; }
+#aa-question button { background: var(--button-primary-background-fill); color: var(--button-primary-text-color);
+  border-radius: var(--radius-md); padding: 4px 16px; font-weight: 600; }
+#aa-question button:hover { background: var(--button-primary-background-fill-hover); }
+.aa-toolbar { align-items: center !important; }
+.aa-toolbar-title { font-weight: 700; font-size: .95rem; color: var(--body-text-color-subdued); }
+.aa-text { font-size: 1.02rem; margin: 0 0 6px; }
+.aa-span { background: #fde68a; color: #111827; padding: 0 2px; border-radius: 3px; font-weight: 600; }
+.aa-ref { font-size: .7em; margin-left: 3px; color: var(--color-accent); font-weight: 700; }
+.aa-short { font-size: .92rem; margin-bottom: 6px; }
+.aa-label { font-size: .72rem; text-transform: uppercase; letter-spacing: .06em; font-weight: 700;
+  color: var(--body-text-color-subdued); margin-right: 4px; }
+.aa-searched { font-size: .78rem; color: var(--body-text-color-subdued); margin: -4px 0 8px; }
+.aa-meta { font-size: .8rem; color: var(--body-text-color-subdued); margin: 2px 0 8px; }
+.aa-badge { display:inline-block; border-radius: 999px; padding: 0 8px; font-weight: 600; margin-right: 6px; }
+.aa-high { background: #dcfce7; color: #166534; } .aa-medium { background: #fef9c3; color: #854d0e; }
+.aa-low { background: #fee2e2; color: #991b1b; }
+ol.aa-cites { list-style: none; padding: 0 !important; margin: 6px 0 0 !important; display: flex;
+  flex-direction: column; gap: 5px; }
+.aa-cite { margin: 0 !important; padding: 0 !important; }
+.aa-cite details { border: 1px solid var(--border-color-primary); border-radius: 8px;
+  background: var(--background-fill-secondary); }
+.aa-cite summary { cursor: pointer; padding: 6px 10px; display: flex; gap: 8px; align-items: flex-start;
+  list-style: none; }
+.aa-cite summary::-webkit-details-marker { display: none; }
+.aa-cite summary:hover { background: var(--background-fill-primary); border-radius: 8px; }
+.aa-cite details[open] summary { border-bottom: 1px dashed var(--border-color-primary); border-radius: 8px 8px 0 0; }
+.aa-cite-body { display: flex; flex-direction: column; gap: 1px; min-width: 0; }
+.aa-cite .aa-q { font-size: .86rem; line-height: 1.4; }
+.aa-src { font-size: .76rem; color: var(--body-text-color-subdued); }
+.aa-hint { font-style: italic; }
+.aa-more { margin-top: 5px; }
+.aa-more > summary { cursor: pointer; font-size: .8rem; color: var(--body-text-color-subdued); padding: 2px 4px; }
+.aa-more > summary:hover { color: var(--color-accent); }
+.aa-src-title { font-weight: 600; color: var(--body-text-color); }
+.aa-num { display:inline-flex; align-items:center; justify-content:center; flex: none; min-width: 1.4em;
+  height: 1.4em; border-radius: 999px; background: var(--color-accent); color: white; font-size: .72rem;
+  font-weight: 700; margin-top: 1px; }
+.aa-title { font-weight: 650; font-size: .95rem; }
+.aa-byline { font-size: .78rem; color: var(--body-text-color-subdued); }
+.aa-q { font-style: italic; color: var(--body-text-color); quotes: "“" "”"; }
+.aa-context { padding: 8px 12px; font-size: .88rem; line-height: 1.55; }
+.aa-quote { background: #fef3c7; color: #111827; padding: 1px 0; border-bottom: 2px solid #f59e0b; }
+.aa-focus { background: #fde68a; }
+.aa-where { font-size: .72rem; color: var(--body-text-color-subdued); padding: 0 12px 6px;
+  font-family: var(--font-mono); }
+.aa-abstain { border-left: 4px solid #9ca3af; padding-left: 10px; }
+.aa-abstain-head { font-weight: 700; font-size: 1.02rem; color: #4b5563; display:flex; align-items:center; gap:6px; }
+.aa-icon { display:inline-flex; width:1.4em; height:1.4em; border-radius:999px; background:#e5e7eb; color:#374151;
+  align-items:center; justify-content:center; font-size:.85rem; }
+.aa-abstain-text { margin: 2px 0 8px; color: var(--body-text-color-subdued); font-size: .9rem; }
+.aa-closest .aa-cite details { background: transparent; border-style: dashed; }
+.aa-note, .aa-muted { font-size: .8rem; color: var(--body-text-color-subdued); }
+.aa-notice { color: var(--body-text-color-subdued); font-style: italic; }
+.aa-panel-head { font-weight: 700; margin: 2px 0 10px; }
+.aa-empty { color: var(--body-text-color-subdued); padding: 18px; border: 1px dashed var(--border-color-primary);
+  border-radius: 10px; line-height: 1.55; }
+.aa-card { border: 1px solid var(--border-color-primary); border-radius: 10px; margin-bottom: 10px;
+  background: var(--background-fill-primary); overflow: hidden; }
+.aa-card-head { display:flex; gap: 10px; align-items: flex-start; padding: 10px 12px 2px; }
+.aa-card .aa-num { margin-top: 2px; }
+.aa-article-list { list-style: none; padding: 0; margin: 0; max-height: 420px; overflow-y: auto; }
+.aa-article-list li { padding: 7px 2px; border-bottom: 1px solid var(--border-color-primary); }
+.aa-article-list code { font-size: .75rem; }
+.aa-new { margin-left: 6px; font-size: .68rem; background: #dcfce7; color: #166534; border-radius: 999px;
+  padding: 0 6px; font-weight: 700; vertical-align: middle; }
+.aa-status { border-radius: 8px; padding: 8px 12px; font-size: .9rem; }
+.aa-status ul { margin: 4px 0 0 18px; padding: 0; }
+.aa-status-ok { background: #f0fdf4; border: 1px solid #bbf7d0; color: #14532d; }
+.aa-status-warn { background: #fffbeb; border: 1px solid #fde68a; color: #78350f; }
+.aa-status-error { background: #fef2f2; border: 1px solid #fecaca; color: #7f1d1d; }
+#aa-chat .message-row .message { max-width: 92%; }
+.dark .aa-span, .dark .aa-quote, .dark .aa-focus { color: #111827; }
+"""

@@ -1,0 +1,59 @@
+"""Smoke runs of the public benchmarks (small samples and corpora) so the code cannot rot.
+
+The full runs take minutes and are recorded in eval/README.md; these need ../shared/data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+DATA = ROOT.parent / "shared" / "data"
+pytestmark = pytest.mark.skipif(not (DATA / "squad-v1.1").is_dir(), reason="public datasets not present")
+
+
+def _args(tmp_path: Path, embedder, **kw) -> argparse.Namespace:
+    base = dict(data=DATA, out=tmp_path / "report.json", modes="bm25,dense,hybrid", no_answers=False, seed=0,
+                quiet=True, fusion=None, dense_rescore=None, embedder=embedder)  # fmt: skip
+    base.update(kw)
+    return argparse.Namespace(**base)
+
+
+def test_squad_smoke(tmp_path, embedder, capsys):
+    from assistant.evaluation.bench_squad import squad
+
+    assert squad(_args(tmp_path, embedder, limit=12, corpus_limit=50)) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert set(report["retrieval"]) == {"bm25", "dense", "hybrid"}
+    assert report["corpus_articles"] == 50 and report["questions"] == 12
+    for m in report["retrieval"].values():
+        assert 0.0 <= m["hit@1"] <= m["hit@5"] <= m["hit@20"] <= 1.0
+    assert report["retrieval"]["hybrid"]["hit@5"] >= 0.75  # 50 paragraphs: the gold one is easy to find
+    assert report["answers"]["answer_in_best_candidate"] >= 0.25
+    assert "hybrid" in capsys.readouterr().out
+
+
+def test_squad2_smoke_reports_abstention(tmp_path, embedder):
+    from assistant.evaluation.bench_squad import squad2
+
+    assert squad2(_args(tmp_path, embedder, limit=16, corpus_limit=40, modes="hybrid")) == 0
+    a = json.loads((tmp_path / "report.json").read_text())["answers"]
+    assert a["unanswerable"] > 0 and a["answerable"] > 0
+    assert 0.0 <= a["abstention_recall"] <= 1.0 and 0.0 <= a["confidence_auroc"] <= 1.0
+
+
+def test_scifact_smoke(tmp_path, embedder):
+    from assistant.evaluation.bench_scifact import scifact
+
+    assert scifact(_args(tmp_path, embedder, limit=6, corpus_limit=40, candidates=100)) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["corpus_articles"] == 40
+    for m in report["retrieval"].values():
+        assert 0.0 <= m["ndcg@10"] <= 1.0 and 0.0 <= m["recall@100"] <= 1.0
+    assert report["retrieval"]["hybrid"]["recall@100"] == 1.0  # 40 abstracts: every judged one is within 100
+    assert report["retrieval"]["hybrid"]["ndcg@10"] >= 0.5

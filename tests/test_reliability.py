@@ -1,0 +1,815 @@
+"""Bad input, crashes, concurrent use and tampering: the assistant keeps working and loses nothing.
+
+Most index-level tests use the deterministic ``HashEmbedder`` (tests/hash_embedder.py): what is
+under test is the index code, and it keeps each test to a second or two. Question tests use the
+real model through the session ``seeds_assistant``.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import Assistant
+from assistant.cli import main as cli_main
+from assistant.errors import EmptyQuestionError, IndexBusyError, IndexCorruptError, IndexMissingError, IngestError
+from assistant.index import Index
+from assistant.index_dir import IndexDir
+from assistant.ingest import ingest_articles, ingest_paths
+from assistant.readers import MAX_FILE_BYTES, read_paths
+
+from .conftest import ROOT, SEED_ID
+from .hash_embedder import HashEmbedder, ingest_child, make_article, town_articles
+
+ABKHAZIA = "Which states recognize Abkhazia?"
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def snapshot(index_dir: Path) -> tuple[str | None, dict]:
+    """(live generation, {article id: content hash}) — what "the index is unchanged" compares."""
+    folder = IndexDir(index_dir)
+    if not folder.exists():
+        return None, {}
+    return folder.current_name(), dict(folder.read_manifest()["articles"])
+
+
+def check_consistent(index: Index) -> None:
+    """Manifest, store, FAISS and BM25 describe the same corpus."""
+    counts = index.manifest["counts"]
+    stored = {a.id: a.content_hash for a in index.store.articles()}
+    assert stored == index.manifest["articles"]
+    assert counts["articles"] == len(stored)
+    assert len(index.dense) == counts["chunks"] == len(index.lexical) == index.store.count("chunks")
+
+
+@pytest.fixture
+def hash_index(tmp_path) -> Path:
+    """A small index of 12 town articles built with the HashEmbedder."""
+    path = tmp_path / "hindex"
+    ingest_articles(path, town_articles("a", 12), HashEmbedder())
+    return path
+
+
+# --- questions -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "question", ["", "   \n\t  ", "?!...;:", "\x00\x01\x1b[31m\x7f", "🙂 🙃", "\u200b\u202e", None, 42, ["q"]]
+)
+def test_questions_without_words_get_a_clear_message(seeds_assistant, question):
+    with pytest.raises(EmptyQuestionError, match="question"):
+        seeds_assistant.ask(question)
+
+
+def test_empty_question_on_the_command_line_is_one_line_and_status_1(capsys):
+    assert cli_main(["ask", "  ?? "]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "empty" in err and "\n" not in err
+
+
+def test_huge_question_is_truncated_with_a_note(seeds_assistant):
+    limit = seeds_assistant.settings.max_question_chars
+    question = (ABKHAZIA + " ") * (100_000 // (len(ABKHAZIA) + 1) + 1)
+    assert len(question) > 100_000
+    ans = seeds_assistant.ask(question)
+    assert any("truncated" in n and str(limit) in n for n in ans.notes)
+    assert len(ans.question) <= limit and len(ans.search_query) <= 2 * limit
+    assert not ans.abstained and ans.citations[0].article_id == SEED_ID
+    # A 100,000-character word is bounded the same way.
+    ans = seeds_assistant.ask("x" * 100_000)
+    assert any("truncated" in n for n in ans.notes) and len(ans.question) <= limit
+
+
+def test_huge_history_is_bounded(seeds_assistant):
+    limit = seeds_assistant.settings.max_question_chars
+    history = ["Who is Gregory Karasin? " * 5000, {"role": "assistant", "content": "Abkhazia " * 20000}] * 30
+    ans = seeds_assistant.ask("Who did he talk to?", history=history)
+    assert len(ans.search_query) <= 4 * limit
+
+
+def test_control_characters_and_invisible_marks_are_cleaned(seeds_assistant):
+    plain = seeds_assistant.ask(ABKHAZIA)
+    ans = seeds_assistant.ask("Which\x00 states\x1b recognize\x85 \u202eAbkhazia?\x7f\ud800")
+    assert not re.search(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u202e]", ans.question)
+    assert ans.question == plain.question
+    assert ans.text == plain.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Какие государства признали Абхазию?",
+        "哪些国家承认阿布哈兹？",
+        "ما هي الدول التي تعترف بأبخازيا؟",
+        "अबखाज़िया को कौन से देश मान्यता देते हैं?",
+        "アブハジアを承認している国はどこですか",
+        "Welche Staaten erkennen Abchasien an? 🙂",
+    ],
+)
+def test_other_languages_and_scripts_get_an_answer_or_an_honest_abstention(seeds_assistant, question):
+    ans = seeds_assistant.ask(question)
+    article = seeds_assistant.article(SEED_ID).text
+    if not ans.abstained:
+        assert ans.text in {c.quote for c in ans.citations}
+    for c in ans.citations:
+        assert article[c.start : c.end] == c.quote
+    json.dumps(ans.to_dict(), ensure_ascii=False)  # serialisable for the UI / --json
+
+
+# --- files -----------------------------------------------------------------------------------
+def _bad_files(folder: Path) -> dict[str, str]:
+    """Write one bad input of each kind; returns {file name: words its warning must contain}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(256))
+    (folder / "renamed-image.txt").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(256))
+    (folder / "report.txt").write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n" + os.urandom(512).replace(b"\x00", b"\x01"))
+    rnd = random.Random(7)
+    (folder / "noise.md").write_bytes(bytes(rnd.randrange(1, 256) for _ in range(4096)))
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "blank.md").write_text("   \n\n\t\n")
+    (folder / "front-matter-only.md").write_text("---\ntitle: Nothing here\n---\n")
+    (folder / "only-chrome.html").write_text(
+        "<html><head><script>var a=1;</script></head><body><nav><a href='/'>Home</a></nav>"
+        "<script>track()</script><footer>© 2024</footer></body></html>"
+    )
+    (folder / "broken.jsonl").write_text('{"id": "x", "text": \n[1, 2]\n{"id": "y", "text": ""}\n')
+    os.symlink("loop-b.txt", folder / "loop-a.txt")
+    os.symlink("loop-a.txt", folder / "loop-b.txt")
+    os.symlink("missing-target.txt", folder / "dangling.txt")
+    os.mkfifo(folder / "pipe.txt")  # a named pipe must not hang the ingest
+    with open(folder / "huge.txt", "wb") as f:  # sparse: costs no disk
+        f.truncate(MAX_FILE_BYTES + 1)
+    return {
+        "photo.png": "not a supported type",
+        "renamed-image.txt": "PNG image",
+        "report.txt": "PDF",
+        "noise.md": "binary",
+        "empty.txt": "empty",
+        "blank.md": "no article text",
+        "front-matter-only.md": "no article text",
+        "only-chrome.html": "no article text",
+        "broken.jsonl:1": "not valid JSON",
+        "broken.jsonl:2": '"text"',
+        "broken.jsonl:3": '"text"',
+        "loop-a.txt": "symbolic link loop",
+        "loop-b.txt": "symbolic link loop",
+        "dangling.txt": "broken symbolic link",
+        "pipe.txt": "not a regular file",
+        "huge.txt": "larger than",
+    }
+
+
+def test_each_bad_file_is_skipped_with_a_clear_warning(tmp_path):
+    expected = _bad_files(tmp_path / "bad")
+    report = read_paths([tmp_path / "bad"])
+    assert report.articles == []
+    for name, words in expected.items():
+        hits = [w for w in report.warnings if f"/{name}:" in w]
+        assert hits, f"no warning for {name}: {report.warnings}"
+        assert any(words in w for w in hits), (name, hits)
+
+
+def test_only_bad_files_leave_the_index_unchanged(hash_index, tmp_path):
+    _bad_files(tmp_path / "bad")
+    before = snapshot(hash_index)
+    with pytest.raises(IngestError, match="no articles could be read"):
+        ingest_paths(hash_index, [tmp_path / "bad"], HashEmbedder())
+    assert snapshot(hash_index) == before
+    check_consistent(Index.load(hash_index))
+
+
+def test_bad_files_beside_good_ones_do_not_stop_the_good_ones(hash_index, tmp_path):
+    folder = tmp_path / "mixed"
+    _bad_files(folder)
+    (folder / "latin.txt").write_bytes("Café owners in Arden protested on Friday in the old town.".encode("cp1252"))
+    (folder / "good.md").write_text("# Lighthouse\n\nThe lighthouse keeper of Colm is Rui Costa.\n")
+    before = snapshot(hash_index)[1]
+    report = ingest_paths(hash_index, [folder], HashEmbedder())
+    assert sorted(report.added) == ["good", "latin"]
+    assert any("latin.txt" in w and "not valid UTF-8" in w for w in report.warnings)
+    index = Index.load(hash_index)
+    assert "Café owners" in index.store.article("latin").text
+    after = snapshot(hash_index)[1]
+    assert {k: after[k] for k in before} == before  # nothing else touched
+    check_consistent(index)
+
+
+def test_unreadable_file_is_skipped(tmp_path, monkeypatch):
+    """chmod 000 does not stop root. As root the reader runs as the unprivileged user 'nobody'
+    when this machine allows switching users; otherwise (a container without CAP_SETUID) the
+    operating system's refusal is simulated: ``os.open`` raises EACCES for that one file."""
+    folder = tmp_path / "perm"
+    folder.mkdir()
+    (folder / "ok.txt").write_text("Readable\n\nThe bridge of Elsby was built in 1887.\n")
+    secret = folder / "secret.txt"
+    secret.write_text("Secret\n\nNobody may read this.\n")
+    secret.chmod(0)
+
+    def check(ids: list[str], warnings: list[str]) -> None:
+        assert ids == ["ok"]
+        assert any("secret.txt" in w and "cannot read" in w and "Permission denied" in w for w in warnings), warnings
+
+    if os.geteuid() != 0:
+        report = read_paths([folder])
+        return check([a.id for a in report.articles], report.warnings)
+    result = _read_as_nobody(folder)
+    if result is not None:
+        return check(*result)
+    import errno
+
+    import assistant.readers as readers
+
+    real_open = os.open
+
+    def refusing_open(path, flags, *a, **k):
+        if Path(path).name == "secret.txt":
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_open(path, flags, *a, **k)
+
+    monkeypatch.setattr(readers.os, "open", refusing_open)
+    report = read_paths([folder])
+    check([a.id for a in report.articles], report.warnings)
+
+
+def _read_as_nobody(folder: Path) -> tuple[list[str], list[str]] | None:
+    """read_paths run by the 'nobody' user on a world-readable copy of ``folder``; None when
+    this machine does not let root switch users."""
+    import pwd
+
+    try:
+        nobody = pwd.getpwnam("nobody").pw_uid
+    except KeyError:
+        return None
+    shared = Path(os.environ.get("TMPDIR", "/tmp")) / f"unreadable-{os.getpid()}"
+    shutil.rmtree(shared, ignore_errors=True)
+    shutil.copytree(folder, shared)
+    try:
+        (shared / "secret.txt").chmod(0)
+        shared.chmod(0o755)
+        (shared / "ok.txt").chmod(0o644)
+        code = (
+            "import json, sys; from assistant.readers import read_paths; r = read_paths([sys.argv[1]]); "
+            "print(json.dumps([[a.id for a in r.articles], r.warnings]))"
+        )
+        try:
+            out = subprocess.run(
+                [sys.executable, "-c", code, str(shared)],
+                user=nobody,
+                cwd="/",
+                env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        except (PermissionError, OSError):
+            return None
+        if out.returncode != 0:
+            return None
+        ids, warnings = json.loads(out.stdout)
+        return ids, warnings
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_symlinked_folder_loop_is_not_followed(tmp_path):
+    folder = tmp_path / "tree"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "a.txt").write_text("Title\n\nThe market of Brisk opens at dawn.\n")
+    os.symlink("..", folder / "sub" / "up")
+    os.symlink(folder, folder / "self")
+    report = read_paths([folder, folder / "self" / "sub" / "a.txt"])
+    assert [a.id for a in report.articles] == ["a"]  # once, although reachable three ways
+
+
+def test_html_full_of_scripts_and_navigation_keeps_only_the_article(tmp_path):
+    nav = "".join(f"<li><a href='/s{i}'>Section {i}</a></li>" for i in range(200))
+    scripts = "".join(
+        f"<script>window.tracker{i} = function() {{ return 'beacon {i}'; }};</script>" for i in range(300)
+    )
+    html = (
+        f"<html><head><title>Daily | Flood</title>{scripts}<style>body {{ color: red }}</style></head><body>"
+        f"<nav><ul>{nav}</ul></nav><div class='cookie'>We use cookies. Accept all?</div>"
+        "<article><h1>Flood waters recede in Harlow</h1>"
+        "<p>Flood waters in Harlow receded on Sunday after three days of heavy rain across the valley.</p>"
+        f"<script>document.write('injected ad text')</script>"
+        "<p>The mayor, Ines Roy, said the cleanup of the riverside homes would take about a month.</p>"
+        f"</article><aside>{nav}</aside><noscript>Enable JavaScript</noscript>"
+        "<iframe src='https://ads.example'></iframe><footer>Contact | Privacy | Terms</footer></body></html>"
+    )
+    (tmp_path / "flood.html").write_text(html)
+    report = read_paths([tmp_path / "flood.html"])
+    (a,) = report.articles
+    assert "receded on Sunday" in a.text and "Ines Roy" in a.text
+    for junk in ("tracker", "beacon", "injected ad", "Section 17", "cookies", "Enable JavaScript", "Privacy"):
+        assert junk not in a.text, junk
+
+
+def test_jsonl_malformed_lines_are_reported_by_line_number(tmp_path):
+    lines = [
+        json.dumps({"id": "ok1", "title": "Fine", "text": "The harbour of Arden is kept by Ana Lima."}),
+        '{"id": "cut", "text": "truncated',
+        "",
+        "[1, 2, 3]",
+        json.dumps({"id": "no-text", "title": "Missing"}),
+        json.dumps({"id": {"nested": 1}, "text": "An id that is an object."}),
+        json.dumps({"id": "nul", "title": "A\u0000B", "text": "Control \u0000 and \ud800 surrogate in Brisk."}),
+        "not json at all",
+        json.dumps({"id": "ok2", "title": "Also fine", "text": "The bridge of Elsby was built in 1887."}),
+    ]
+    (tmp_path / "c.jsonl").write_text("\n".join(lines), encoding="utf-8", errors="surrogatepass")
+    report = read_paths([tmp_path / "c.jsonl"])
+    assert [a.id for a in report.articles] == ["ok1", "nul", "ok2"]
+    for lineno in (2, 4, 5, 6, 8):
+        assert any(f"c.jsonl:{lineno}:" in w for w in report.warnings), (lineno, report.warnings)
+    assert not any("c.jsonl:3:" in w for w in report.warnings)  # blank lines are fine
+    nul = report.articles[1]
+    assert "\x00" not in nul.text + nul.title and "\ud800" not in nul.text
+    assert any("c.jsonl:7:" in w and "replaced" in w for w in report.warnings)
+
+
+def test_hostile_text_is_stored_and_searchable(tmp_path):
+    """Lone surrogates and NULs reach SQLite and BM25 only after cleaning; the ingest does not crash."""
+    (tmp_path / "c.jsonl").write_text(
+        json.dumps(
+            {
+                "id": "odd",
+                "title": "Odd",
+                "text": "The ferry of Ivers \ud800 leaves at noon.\u0000 Tickets cost 3 euros.",
+            }
+        ),
+    )
+    index = tmp_path / "index"
+    report = ingest_paths(index, [tmp_path / "c.jsonl"], HashEmbedder())
+    assert report.added == ["odd"]
+    a = Assistant(Index.load(index), HashEmbedder())
+    ans = a.ask("When does the ferry of Ivers leave?")
+    assert ans.citations and ans.citations[0].article_id == "odd"
+
+
+def test_duplicate_ids_keep_the_last_and_warn(hash_index, tmp_path):
+    (tmp_path / "one.jsonl").write_text(
+        json.dumps({"id": "dup", "title": "First", "text": "The first version says the mill of Dunmore is red."})
+        + "\n"
+        + json.dumps({"id": "dup", "title": "Second", "text": "The second version says the mill of Dunmore is blue."})
+    )
+    (tmp_path / "two.jsonl").write_text(
+        json.dumps({"id": "a3", "title": "Clash", "text": "An article whose id clashes with another file's."})
+    )
+    (tmp_path / "three.jsonl").write_text(
+        json.dumps({"id": "a3", "title": "Clash again", "text": "The last article with id a3 wins the clash."})
+    )
+    report = read_paths([tmp_path / "one.jsonl", tmp_path / "two.jsonl", tmp_path / "three.jsonl"])
+    assert sum("'dup' appears twice" in w for w in report.warnings) == 1
+    assert sum("'a3' appears twice" in w for w in report.warnings) == 1
+    ingest_paths(hash_index, [tmp_path / "one.jsonl", tmp_path / "two.jsonl", tmp_path / "three.jsonl"], HashEmbedder())
+    index = Index.load(hash_index)
+    assert "blue" in index.store.article("dup").text
+    assert "wins the clash" in index.store.article("a3").text
+    check_consistent(index)
+
+
+def test_a_20_mb_article_is_read_whole(tmp_path):
+    para = "The council of Farrow met again to discuss the budget for the harbour and the roads. " * 12
+    text = "Big report\n\n" + "\n\n".join(f"Part {i}. {para}" for i in range(20_000_000 // len(para) + 1))
+    (tmp_path / "big.txt").write_text(text)
+    assert (tmp_path / "big.txt").stat().st_size > 20_000_000
+    report = read_paths([tmp_path / "big.txt"])
+    assert not report.warnings
+    (a,) = report.articles
+    assert a.title == "Big report" and len(a.text) > 19_900_000 and para.strip() in a.text[-2 * len(para) :]
+
+
+@pytest.mark.slow
+def test_a_20_mb_article_is_ingested_and_answerable(tmp_path):
+    rng = random.Random(3)
+    parts = []
+    size = 0
+    i = 0
+    while size < 20_000_000:
+        s = " ".join(f"Ledger {i}.{j} records {rng.randrange(10**6)} crates of grain at pier {j}." for j in range(6))
+        parts.append(s)
+        size += len(s) + 2
+        i += 1
+    needle = "The harbour of Glenn 77 is kept by Lars Berg."
+    parts.insert(len(parts) // 2, needle)
+    (tmp_path / "big.txt").write_text("Big ledger\n\n" + "\n\n".join(parts))
+    t = time.perf_counter()
+    report = ingest_paths(tmp_path / "index", [tmp_path / "big.txt"], HashEmbedder())
+    print(f"20 MB article: {report.sentences_embedded} sentences, {time.perf_counter() - t:.1f}s {report.timings}")
+    index = Index.load(tmp_path / "index")
+    check_consistent(index)
+    ans = Assistant(index, HashEmbedder()).ask("Who keeps the harbour of Glenn 77?")
+    assert any(c.quote == needle for c in ans.citations)
+
+
+def test_a_failing_ingest_leaves_the_index_unchanged_and_no_leftovers(hash_index):
+    class Failing(HashEmbedder):
+        def encode(self, texts, **kw):
+            raise RuntimeError("embedding backend crashed")
+
+    before = snapshot(hash_index)
+    with pytest.raises(RuntimeError, match="crashed"):
+        ingest_articles(hash_index, town_articles("b", 3), Failing())
+    assert snapshot(hash_index) == before
+    assert not [p for p in hash_index.iterdir() if ".tmp-" in p.name]
+    check_consistent(Index.load(hash_index))
+
+
+# --- tampering and corruption ----------------------------------------------------------------
+def _gen(index_dir: Path) -> Path:
+    return IndexDir(index_dir).current()
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda g: _flip_byte(g / "dense.faiss"), "fails its checksum"),
+        (lambda g: _truncate(g / "store.sqlite"), "truncated"),
+        (lambda g: (g / "lexical" / "ids.npy").unlink(), "missing"),
+        (lambda g: (g / "manifest.json").write_text('{"format_version": 1, "files": '), "unreadable"),
+        (lambda g: _flip_byte(next((g / "lexical").glob("*.json"))), "checksum"),
+    ],
+    ids=["bit-flip", "truncated", "missing", "bad-manifest", "bm25-vocab"],
+)
+def test_corrupted_index_is_detected_with_a_rebuild_hint(hash_index, damage, message, capsys):
+    damage(_gen(hash_index))
+    with pytest.raises(IndexCorruptError, match=message) as err:
+        Index.load(hash_index)
+    assert "assistant ingest --rebuild" in str(err.value)
+    assert cli_main(["info", "--index", str(hash_index)]) == 1
+    out = capsys.readouterr().err.strip()
+    assert out.startswith("error:") and "--rebuild" in out and "\n" not in out
+
+
+def test_dangling_current_pointer_says_how_to_build(hash_index):
+    (hash_index / "CURRENT").write_text("gen-999999\n")
+    with pytest.raises(IndexMissingError, match="assistant ingest"):
+        Index.load(hash_index)
+
+
+def test_rebuild_recovers_from_corruption(hash_index):
+    _flip_byte(_gen(hash_index) / "dense.faiss")
+    ingest_articles(hash_index, town_articles("a", 12), HashEmbedder(), rebuild=True)
+    check_consistent(Index.load(hash_index))
+
+
+def _flip_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    path.write_bytes(bytes(data))
+
+
+def _truncate(path: Path) -> None:
+    with open(path, "r+b") as f:
+        f.truncate(path.stat().st_size // 2)
+
+
+# --- no untrusted pickle ---------------------------------------------------------------------
+PICKLE_OK = {
+    # A developer-only training cache, written and read by the same tool on the developer's
+    # machine; never reached from ask, ingest, the CLI verbs or the chat.
+    "assistant/evaluation/train_answerer.py": "pickle.loads",
+}
+
+
+def test_source_never_loads_untrusted_pickles():
+    problems = []
+    for path in sorted((ROOT / "assistant").rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        src = path.read_text()
+        for m in re.finditer(r"\bnp\.load\(|\bnumpy\.load\(|\.BM25\.load\(|\bbm25s\.load\(", src):
+            call = _call_text(src, m.end())
+            if "allow_pickle=False" not in call:
+                problems.append(f"{rel}: {call} without allow_pickle=False")
+        for m in re.finditer(r"\btorch\.load\(", src):
+            call = _call_text(src, m.end())
+            if "weights_only=True" not in call:
+                problems.append(f"{rel}: {call} without weights_only=True")
+        for m in re.finditer(r"\b(?:pickle|cPickle|dill|joblib|shelve|marshal)\.(?:loads?|Unpickler|open)\b", src):
+            if PICKLE_OK.get(rel) != m.group(0).split(".", 1)[0] + "." + m.group(0).split(".", 1)[1]:
+                problems.append(f"{rel}: {m.group(0)}")
+        if re.search(r"allow_pickle\s*=\s*True|\beval\(|\bexec\(", src):
+            problems.append(f"{rel}: allow_pickle=True / eval / exec")
+    assert not problems, problems
+
+
+def _call_text(src: str, start: int) -> str:
+    """The argument text of a call whose "(" ends just before ``start`` (parentheses balanced)."""
+    depth = 1
+    for i in range(start, len(src)):
+        depth += {"(": 1, ")": -1}.get(src[i], 0)
+        if depth == 0:
+            return src[start:i]
+    return src[start:]
+
+
+def test_loading_and_asking_never_unpickle(hash_index, monkeypatch):
+    import pickle
+
+    def refuse(*a, **k):
+        raise AssertionError("pickle used while loading or querying an index")
+
+    monkeypatch.setattr(pickle, "load", refuse)
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "Unpickler", refuse)
+    a = Assistant(Index.load(hash_index), HashEmbedder())
+    assert a.ask("Who keeps the harbour of Arden a0?").citations
+
+
+def test_a_pickle_planted_in_the_index_is_refused_not_run(hash_index, tmp_path):
+    """Even with matching checksums (an attacker can recompute them) a pickled array is not loaded."""
+    marker = tmp_path / "pwned"
+    gen = _gen(hash_index)
+    ids_file = gen / "lexical" / "ids.npy"
+    np.save(ids_file, np.array([_Evil(str(marker))], dtype=object), allow_pickle=True)
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["files"]["lexical/ids.npy"] = {"size": ids_file.stat().st_size, "sha256": _sha(ids_file)}
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexCorruptError, match="rebuild"):
+        Index.load(hash_index)
+    assert not marker.exists()
+
+
+class _Evil:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.path),))
+
+
+def _sha(path: Path) -> str:
+    from assistant.embedding import sha256_file
+
+    return sha256_file(path)
+
+
+# --- locking and live refresh ----------------------------------------------------------------
+class GatedEmbedder(HashEmbedder):
+    """Blocks inside the ingest (while holding the writer lock) until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def encode(self, texts, **kw):
+        self.entered.set()
+        assert self.release.wait(30), "test never released the gated ingest"
+        return super().encode(texts, **kw)
+
+
+def test_two_ingests_at_once_are_serialised(hash_index):
+    gated = GatedEmbedder()
+    errors: list[BaseException] = []
+
+    def first():
+        try:
+            ingest_articles(hash_index, town_articles("b", 4), gated)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    t = threading.Thread(target=first)
+    t.start()
+    assert gated.entered.wait(30)
+    # A second writer that will not wait is refused with a message saying what to do.
+    with pytest.raises(IndexBusyError, match="another ingest is writing .* try again"):
+        ingest_articles(hash_index, town_articles("c", 3), HashEmbedder(), lock_wait=0.2)
+    # One that waits goes after the first and keeps its articles (no lost update).
+    second = threading.Thread(target=lambda: ingest_articles(hash_index, town_articles("c", 3), HashEmbedder()))
+    second.start()
+    time.sleep(0.3)
+    assert second.is_alive()  # still waiting for the lock
+    gated.release.set()
+    t.join(30)
+    second.join(30)
+    assert not errors
+    ids = set(snapshot(hash_index)[1])
+    assert {f"b{i}" for i in range(4)} | {f"c{i}" for i in range(3)} | {f"a{i}" for i in range(12)} == ids
+    check_consistent(Index.load(hash_index))
+
+
+def test_two_ingest_processes_are_serialised(hash_index, tmp_path):
+    """The lock works across processes: the CLI refuses nothing and loses nothing."""
+    ctx = multiprocessing.get_context("spawn")
+    ready = [ctx.Event(), ctx.Event()]
+    procs = [
+        ctx.Process(target=ingest_child, args=(str(hash_index), town_articles(p, 40), [], ready[i]))
+        for i, p in enumerate(("p", "q"))
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    ids = set(snapshot(hash_index)[1])
+    assert {f"p{i}" for i in range(40)} <= ids and {f"q{i}" for i in range(40)} <= ids
+    check_consistent(Index.load(hash_index))
+
+
+def test_running_assistant_answers_during_an_ingest_and_picks_up_the_new_index(hash_index):
+    a = Assistant(Index.load(hash_index), HashEmbedder())
+    old_gen = a.index.generation
+    gated = GatedEmbedder()
+    new = [make_article("new1", "Lighthouse of Jarrow", "The lighthouse of Jarrow Zed is kept by Mia Holt since May.")]
+    writer = threading.Thread(target=lambda: ingest_articles(hash_index, new, gated))
+    writer.start()
+    assert gated.entered.wait(30)
+
+    stop = threading.Event()
+    seen: list[tuple[str, str]] = []
+    errors: list[BaseException] = []
+
+    def reader():
+        while not stop.is_set():
+            try:
+                ans = a.ask("Who keeps the lighthouse of Jarrow Zed?")
+                seen.append((a.index.generation, ans.citations[0].article_id if ans.citations else ""))
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+                return
+
+    readers = [threading.Thread(target=reader) for _ in range(4)]
+    for r in readers:
+        r.start()
+    deadline = time.time() + 60
+    while len(seen) < 8 and time.time() < deadline and not errors:
+        time.sleep(0.05)
+    during = list(seen)
+    assert during and all(g == old_gen and aid != "new1" for g, aid in during)  # the old index, undisturbed
+    gated.release.set()
+    writer.join(30)
+    deadline = time.time() + 60
+    while time.time() < deadline and not (seen and seen[-1][1] == "new1"):
+        time.sleep(0.05)
+    stop.set()
+    for r in readers:
+        r.join(30)
+    assert not errors, errors
+    # Picked up without a restart (a late answer begun on the old snapshot may come after).
+    assert a.index.generation != old_gen and ("new1" in {aid for _, aid in seen})
+    assert a.ask("Who keeps the lighthouse of Jarrow Zed?").citations[0].article_id == "new1"
+
+
+def test_old_snapshot_in_use_is_not_deleted_by_later_publishes(hash_index):
+    held = Index.load(hash_index)
+    for i in range(4):
+        ingest_articles(hash_index, town_articles(f"g{i}x", 1), HashEmbedder())
+    assert (hash_index / held.generation).exists()  # a reader still holds it
+    counts: list[int] = []
+    t = threading.Thread(target=lambda: counts.append(held.store.count("articles")))  # a new connection
+    t.start()
+    t.join()
+    assert counts == [12]
+    held.close()
+    ingest_articles(hash_index, town_articles("h", 1), HashEmbedder())
+    gens = sorted(p.name for p in hash_index.iterdir() if p.name.startswith("gen-"))
+    assert len(gens) <= 2, gens  # released generations are collected
+
+
+def test_a_corrupt_new_generation_does_not_break_a_running_assistant(hash_index):
+    a = Assistant(Index.load(hash_index), HashEmbedder())
+    old = a.index.generation
+    ingest_articles(hash_index, town_articles("n", 2), HashEmbedder())
+    _flip_byte(_gen(hash_index) / "dense.faiss")
+    ans = a.ask("Who keeps the harbour of Arden a0?")
+    assert a.index.generation == old and ans.citations
+    assert any("could not be loaded" in n and "rebuild" in n for n in ans.notes)
+    ingest_articles(hash_index, town_articles("a", 12), HashEmbedder(), rebuild=True)  # the fix
+    ans = a.ask("Who keeps the harbour of Arden a0?")
+    assert a.index.generation != old and not ans.notes
+
+
+def test_ask_from_many_threads_matches_one_thread(seeds_assistant):
+    questions = [ABKHAZIA, "Who is Gregory Karasin?", "What did Russia help South Ossetia do?", "When was the war?"]
+    expected = {q: seeds_assistant.ask(q) for q in questions}
+    results: list[tuple[str, object]] = []
+    errors: list[BaseException] = []
+
+    def worker(k: int):
+        try:
+            for i in range(3):
+                q = questions[(k + i) % len(questions)]
+                results.append((q, seeds_assistant.ask(q)))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert not errors, errors
+    assert len(results) == 36
+    for q, ans in results:
+        assert (ans.text, ans.abstained, ans.citations) == (
+            expected[q].text,
+            expected[q].abstained,
+            expected[q].citations,
+        )
+
+
+# --- crashes ---------------------------------------------------------------------------------
+def test_sigkill_during_ingest_never_loses_or_mixes_the_index(tmp_path):
+    """Kill ingest processes at random moments (>= 20 times): the index always loads, answers,
+    and holds exactly the old or the new corpus; a later ingest finishes the job."""
+    index = tmp_path / "index"
+    old = town_articles("a", 60)
+    changed = town_articles("a", 20, version=1)  # 20 of the old articles, edited
+    added = town_articles("b", 120)
+    state_old = {x.id: x.content_hash for x in old}
+    state_new = dict(state_old, **{x.id: x.content_hash for x in changed + added})
+    to_new = (changed + added, [])
+    to_old = (old[:20], [x.id for x in added])
+    emb = HashEmbedder()
+    ingest_articles(index, old, emb)
+
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["assistant.ingest", "tests.hash_embedder"])
+
+    def run(target: tuple, kill_after: float | None, pause_at: str | None = None) -> float | None:
+        """One child ingest, killed ``kill_after`` s after it is ready (or when it reaches
+        ``pause_at``); its duration when it finished."""
+        ready, paused = ctx.Event(), ctx.Event()
+        p = ctx.Process(target=ingest_child, args=(str(index), target[0], target[1], ready, pause_at, paused))
+        p.start()
+        assert ready.wait(60)
+        t = time.perf_counter()
+        if pause_at:
+            assert paused.wait(120), f"the ingest never reached {pause_at}"
+            kill_after = 0.0
+        p.join(kill_after)
+        if p.is_alive() and kill_after is not None:
+            p.kill()
+            p.join(30)
+            return None
+        assert p.exitcode == 0
+        return time.perf_counter() - t
+
+    duration = run(to_new, 120)
+    assert duration is not None
+    state = state_new
+    rng = random.Random(int(os.environ.get("CRASH_SEED", "20261129")))
+    kills = rounds = 0
+    phases: dict[str, int] = {}
+    deadline = time.time() + 180
+    # Random moments, then each step of publishing exactly (twice each).
+    targeted = ["rename", "replace", "replaced"] * 2
+    while kills < 20 or rounds < 24 or targeted:
+        assert time.time() < deadline, f"only {kills} kills in time"
+        target = to_old if state == state_new else to_new
+        pause_at = targeted.pop(0) if kills >= 20 and rounds >= 24 else None
+        killed = run(target, rng.uniform(0.0, 1.1 * duration), pause_at) is None
+        kills += killed
+        rounds += 1
+        if killed:  # where the kill landed, from what it left on disk
+            names = [p.name for p in index.iterdir()]
+            live = IndexDir(index).current_name()
+            phase = (
+                "while building"
+                if any(n.startswith("gen-") and ".tmp-" in n for n in names)
+                else "after renaming, before switching"
+                if any(n.startswith("gen-") and n > (live or "") for n in names)
+                else "after switching"
+                if dict(IndexDir(index).read_manifest()["articles"]) != state
+                else "before building"
+            )
+            phases[phase] = phases.get(phase, 0) + 1
+            if pause_at:
+                assert (
+                    phase
+                    == {
+                        "rename": "while building",
+                        "replace": "after renaming, before switching",
+                        "replaced": "after switching",
+                    }[pause_at]
+                ), (pause_at, phase)
+        idx = Index.load(index)  # always loads, checksums verified
+        got = dict(idx.manifest["articles"])
+        assert got in (state_old, state_new), "a mix of the old and the new corpus"
+        check_consistent(idx)
+        hashes = {a.id: a.content_hash for a in idx.store.articles()}
+        assert hashes == got
+        ans = Assistant(idx, emb).ask("Who keeps the harbour of Colm a2?")
+        assert ans.citations and ans.citations[0].article_id == "a2"
+        idx.close()
+        state = got
+    # One more interrupted ingest; a later one finishes the job and leaves no leftovers.
+    target, expected = (to_old, state_old) if state == state_new else (to_new, state_new)
+    run(target, 0.5 * duration)
+    ingest_articles(index, target[0], emb, remove=target[1])
+    final = Index.load(index)
+    assert dict(final.manifest["articles"]) == expected
+    check_consistent(final)
+    leftovers = [p.name for p in index.iterdir() if ".tmp-" in p.name]
+    assert not leftovers
+    print(f"{kills} kills in {rounds} rounds (ingest takes {duration:.2f}s); kills landed {phases}")
