@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .index import Index
-from .question import DESCRIPTION, QuestionInfo
+from .question import DATE, DESCRIPTION, NUMBER, QuestionInfo
 from .records import Sentence
 from .retrieval import Hit
 from .spans import Span, best_span, rule_span, typed_span_evidence
@@ -67,6 +67,7 @@ FEATURES = (
     "missing_rare",
     "negation_mismatch",
     "number_match",
+    "type_missing",
 )
 CONF_FEATURES = (
     "share",
@@ -197,6 +198,8 @@ def sentence_features(
         "missing_rare_any": 1.0 if missing else 0.0,
         "negation_mismatch": 1.0 if qt.negated != bool(_NEGATION.search(sentence.text)) else 0.0,
         "number_match": 1.0 if qt.wants_number and _DIGIT.search(sentence.text) else 0.0,
+        # A "how many"/"when" question cannot be answered by a sentence without a number/date.
+        "type_missing": 1.0 if question.answer_type in (NUMBER, DATE) and not exact else 0.0,
     }
 
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import HistoryError
 from .terms import STOPWORDS, stem, words
 
 # --- tunables (coarse on purpose: they must hold on any collection) ---------------------------
@@ -123,7 +124,7 @@ def normalise_history(history: object) -> Conversation:
     if isinstance(history, str):
         history = [history]
     if not isinstance(history, Iterable):
-        raise TypeError(
+        raise HistoryError(
             "history must be a list of questions (str) or of messages like {'role': 'user', 'content': '...'}"
         )
     turns: list[Turn] = []
@@ -143,7 +144,7 @@ def normalise_history(history: object) -> Conversation:
             if bot.strip():
                 turns.append(Turn("assistant", bot))
         else:
-            raise TypeError(
+            raise HistoryError(
                 "history must be a list of questions (str) or of messages like {'role': 'user', 'content': '...'}"
             )
     return Conversation(turns)

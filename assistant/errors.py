@@ -31,3 +31,7 @@ class IngestError(AssistantError):
 
 class IndexBusyError(AssistantError):
     """Another ingest holds the index lock."""
+
+
+class HistoryError(AssistantError, TypeError):
+    """The conversation history is not in an accepted form."""

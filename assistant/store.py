@@ -55,7 +55,8 @@ class Store:
         con = getattr(self._local, "con", None)
         if con is None:
             if self.readonly:
-                con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+                uri = f"{self.path.resolve().as_uri()}?mode=ro"  # as_uri escapes ? # % in the path
+                con = sqlite3.connect(uri, uri=True, check_same_thread=False)
             else:
                 con = sqlite3.connect(self.path, check_same_thread=False)
                 con.execute("PRAGMA journal_mode=DELETE")

@@ -42,7 +42,8 @@ from typing import Any
 
 from . import ui_render as render
 from .cli import command
-from .errors import AssistantError
+from .errors import AssistantError, IngestError
+from .readers import read_paths
 
 log = logging.getLogger(__name__)
 
@@ -236,10 +237,14 @@ class ChatApp:
             for src, name in check.accepted:
                 shutil.copyfile(src, Path(tmp) / name)
             try:
-                report = self.assistant.ingest(
-                    [Path(tmp) / name for _, name in check.accepted],
-                    on_progress=on_progress,
-                    lock_wait=INGEST_LOCK_WAIT,
+                read = read_paths([Path(tmp) / name for _, name in check.accepted])
+                if not read.articles:
+                    raise IngestError("no article text found in " + "; ".join(read.warnings[:5]))
+                for article in read.articles:  # the temporary folder is gone after this: keep the file name
+                    if article.source.startswith(tmp):
+                        article.source = f"upload:{Path(article.source).name}"
+                report = self.assistant.ingest_articles(
+                    read.articles, warnings=read.warnings, on_progress=on_progress, lock_wait=INGEST_LOCK_WAIT
                 )
             except AssistantError as exc:
                 result.update(message="Nothing was added; the index is unchanged.", errors=[_hide_dir(str(exc), tmp)])

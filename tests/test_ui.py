@@ -130,7 +130,9 @@ def test_upload_is_answerable_at_once_and_listed(app, client, tmp_path):
     assert "2 articles" in header
     ans = client.predict("How many researchers does the lunar base house?", [], api_name="/ask")
     assert "42" in ans["text"] and ans["citations"][0]["article_id"] == "selene-base"
-    assert "selene-base" in {a["id"] for a in client.predict(api_name="/articles")}
+    listed = {a["id"]: a for a in client.predict(api_name="/articles")}
+    assert listed["selene-base"]["source"] == "upload:selene_base.txt"  # sanitised name, not a deleted temp path
+    assert ans["citations"][0]["source"] == "upload:selene_base.txt"
 
 
 def test_failed_uploads_leave_the_index_unchanged(app, client, tmp_path):
