@@ -64,7 +64,7 @@ INGEST_LOCK_WAIT = 60.0  # seconds an upload waits for another ingest (e.g. from
 EXAMPLES = [
     "Which states recognize Abkhazia?",
     "Who is Gregory Karasin?",
-    "Which outlet did he talk to?",
+    "What has Russia done about visas for Georgians?",
     "When did relations between Russia and Georgia start to normalize?",
 ]
 EXAMPLES_ARTICLE = "russia-will-not-withdraw-recognition"  # the shipped article the examples are about
