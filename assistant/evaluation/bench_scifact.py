@@ -18,7 +18,7 @@ import random
 import time
 from pathlib import Path
 
-from .bench_squad import command_line
+from .bench_squad import report_header
 from .commands import benchmark
 from .datasets import load_scifact
 from .metrics import ndcg_at, recall_at
@@ -59,17 +59,7 @@ def scifact(args: argparse.Namespace) -> int:
     t_index = time.perf_counter() - t
     vectors = embedder.encode([it.question for it in items], batch_size=settings.batch_size)
     report: dict = {
-        "benchmark": "scifact",
-        "data": str(folder),
-        "date": time.strftime("%Y-%m-%d %H:%M"),
-        "model": embedder.spec.name,
-        "questions": len(items),
-        "corpus_articles": len(articles),
-        "settings": {
-            k: getattr(settings, k)
-            for k in ("candidates", "fusion", "dense_rescore", "dense_weight", "bm25_weight", "chunk_tokens")
-        },  # fmt: skip
-        "command": command_line("scifact"),
+        **report_header("scifact", folder, embedder, settings, len(items), len(articles)),
         "seconds": {"index": round(t_index, 1)},
         "retrieval": {},
     }

@@ -49,6 +49,34 @@ def command_line(name: str) -> str:
     return f"assistant bench {name} (in-process)"
 
 
+RETRIEVAL_SETTINGS = (
+    "candidates",
+    "passages",
+    "fusion",
+    "dense_rescore",
+    "dense_weight",
+    "bm25_weight",
+    "rrf_k",
+    "chunk_tokens",
+)
+
+
+def report_header(
+    name: str, data: Path, embedder, settings, n_questions: int, n_articles: int, verb: str | None = None
+) -> dict:
+    """What every benchmark report starts with: what ran, on what, with which settings."""
+    return {
+        "benchmark": name,
+        "data": str(data),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "model": embedder.spec.name,
+        "questions": n_questions,
+        "corpus_articles": n_articles,
+        "settings": {k: getattr(settings, k) for k in RETRIEVAL_SETTINGS},
+        "command": command_line(verb or name),
+    }
+
+
 def dataset_file(data: Path, folder: str) -> Path:
     """``--data`` may be the shared data folder or the JSON file itself."""
     data = Path(data)
@@ -164,26 +192,9 @@ def run_squad(args: argparse.Namespace, name: str, folder: str) -> int:
     answerable = [i for i, it in enumerate(items) if not it.unanswerable]
     modes = [m for m in args.modes.split(",") if m]
     report: dict = {
-        "benchmark": name,
-        "data": str(path),
-        "date": time.strftime("%Y-%m-%d %H:%M"),
-        "model": embedder.spec.name,
-        "questions": len(items),
-        "corpus_articles": len(articles),
-        "settings": {
-            k: getattr(settings, k)
-            for k in (
-                "candidates",
-                "passages",
-                "fusion",
-                "dense_rescore",
-                "dense_weight",
-                "bm25_weight",
-                "rrf_k",
-                "chunk_tokens",
-            )
-        },  # fmt: skip
-        "command": command_line("squad" if folder == "squad-v1.1" else "squad2"),
+        **report_header(
+            name, path, embedder, settings, len(items), len(articles), "squad" if folder == "squad-v1.1" else "squad2"
+        ),
         "seconds": {"index": round(t_index, 1), "encode_questions": round(t_encode, 1)},
         "retrieval": {},
     }
