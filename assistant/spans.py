@@ -39,6 +39,8 @@ _CONNECT = r"(?:of|the|de|la|del|von|van|der|for|and|&)"
 _PROPER_RE = re.compile(rf"{_CAP_WORD}(?:\s+(?:{_CONNECT}\s+)*{_CAP_WORD})*")
 _NAME = r"[A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*"
 _LIST_RE = re.compile(rf"{_NAME}(?:\s*,\s*{_NAME})*,?\s+(?:and|or)\s+{_NAME}")
+# Lists of common words need three items ("humanitarian, transport and trade"): two are too common.
+_WORD_LIST_RE = re.compile(r"\b[a-z][\w-]*(?:\s*,\s*[a-z][\w-]*)+,?\s+(?:and|or)\s+[a-z][\w-]*\b")
 _LEADING_JUNK = {
     "the",
     "a",
@@ -118,6 +120,7 @@ def _candidate_spans(sentence: str) -> tuple[tuple[int, int, str], ...]:
             spans.append(Span(m.start(), m.end(), NUMBER))
     spans += [s for s in _proper_spans(sentence) if not re.fullmatch(r"[\d\s,.]+", sentence[s.start : s.end])]
     spans += [Span(m.start(), m.end(), LIST) for m in _LIST_RE.finditer(sentence)]
+    spans += [Span(m.start(), m.end(), LIST) for m in _WORD_LIST_RE.finditer(sentence)]
     return tuple((sp.start, sp.end, sp.kind) for sp in spans)
 
 

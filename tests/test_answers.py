@@ -71,3 +71,18 @@ def test_empty_questions_are_refused_clearly(seeds_assistant, question):
 def test_very_long_question_is_truncated_with_a_note(seeds_assistant):
     ans = seeds_assistant.ask("Which states recognize Abkhazia? " * 5000)
     assert any("truncated" in n for n in ans.notes)
+
+
+def test_list_of_common_words_is_an_answer_span(seeds_assistant):
+    ans = seeds_assistant.ask("Which ties did Karasin say were restored?")
+    assert not ans.abstained
+    assert ans.text.startswith("“We are pleased we have restored")
+    assert "humanitarian, transport and trade" in ans.text
+    _check_citations(seeds_assistant, ans)
+
+
+def test_how_many_question_without_a_number_in_the_article_abstains(seeds_assistant):
+    # The visas sentence matches every content word, but gives no number.
+    ans = seeds_assistant.ask("How many visas has Russia issued to Georgian citizens?")
+    assert ans.abstained
+    assert any("visas" in c.quote for c in ans.citations)  # still shown as the closest passage
