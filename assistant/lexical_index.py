@@ -88,14 +88,36 @@ class LexicalIndex:
         return self.search_terms(content_terms(query), k)
 
     def search_terms(self, terms: list[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` (chunk ids, BM25 scores) for stemmed terms, best first; zero scores dropped."""
+        return self.top(self.all_scores(terms), k)
+
+    def all_scores(self, terms: list[str]) -> np.ndarray | None:
+        """The BM25 score of every document (row order of ``self.ids``); None when no term is known."""
         vocab = getattr(self.bm25, "vocab_dict", None) or {}
         terms = [t for t in terms if t in vocab]
-        k = min(k, len(self.ids))
-        if not terms or k <= 0:
+        if not terms or len(self.ids) == 0:
+            return None
+        return np.asarray(self.bm25.get_scores(terms), dtype=np.float32)
+
+    def top(self, scores: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` (chunk ids, scores) of :meth:`all_scores` output, by a partial sort
+        (2-3x faster than bm25s.retrieve for one query); zero scores dropped."""
+        k = min(k, 0 if scores is None else len(scores))
+        if scores is None or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        # Every document's score, then a partial sort: 2-3x faster than bm25s.retrieve for one query.
-        scores = np.asarray(self.bm25.get_scores(terms), dtype=np.float32)
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.lexsort((top, -scores[top]))]
         top = top[scores[top] > 0]
         return self.ids[top], scores[top]
+
+    def scores_of(self, chunk_ids: np.ndarray, scores: np.ndarray | None) -> np.ndarray:
+        """The entries of :meth:`all_scores` output for given chunk ids (0 for unknown ids)."""
+        if scores is None or len(self.ids) == 0:
+            return np.zeros(len(chunk_ids), dtype=np.float32)
+        order = self.__dict__.get("_order")
+        if order is None:  # rows are in chunk-id order after a build; do not rely on it
+            order = np.argsort(self.ids, kind="stable")
+            self._order = order
+        sorted_ids = self.ids[order]
+        at = order[np.clip(np.searchsorted(sorted_ids, chunk_ids), 0, len(self.ids) - 1)]
+        return np.where(self.ids[at] == chunk_ids, scores[at], 0.0).astype(np.float32)

@@ -56,7 +56,6 @@ class HybridRetriever:
         self.settings = settings or Settings.from_env()
         self._sentence_vecs: dict[int, np.ndarray] = {}  # chunk id -> its sentence vectors
         self._cached_rows = 0
-        self._lexical_order: tuple[np.ndarray, np.ndarray] | None = None
 
     def search(
         self,
@@ -86,12 +85,8 @@ class HybridRetriever:
                 hits[cid] = Hit(cid, 0.0, dense_rank=rank, dense_score=float(sc))
         if mode in ("hybrid", "bm25"):
             t = time.perf_counter()
-            q_terms = terms if terms is not None else content_terms(query)
-            if mode == "hybrid" and s.fusion == "minmax":
-                lexical_scores = self._all_bm25_scores(q_terms)
-                ids, scores = self._top_bm25(lexical_scores, s.candidates)
-            else:
-                ids, scores = self.index.lexical.search_terms(q_terms, s.candidates)
+            lexical_scores = self.index.lexical.all_scores(terms if terms is not None else content_terms(query))
+            ids, scores = self.index.lexical.top(lexical_scores, s.candidates)
             timings["bm25"] = time.perf_counter() - t
             for rank, (cid, sc) in enumerate(zip(ids.tolist(), scores.tolist())):
                 h = hits.setdefault(cid, Hit(cid, 0.0))
@@ -152,24 +147,6 @@ class HybridRetriever:
                 self._cached_rows += len(cache[cid])
         return {c: cache[c] for c in chunk_ids if c in cache}
 
-    # --- BM25 over every chunk (for min-max fusion) ------------------------------------------
-    def _all_bm25_scores(self, terms: list[str]) -> np.ndarray | None:
-        lex = self.index.lexical
-        vocab = getattr(lex.bm25, "vocab_dict", None) or {}
-        terms = [t for t in terms if t in vocab]
-        if not terms or len(lex) == 0:
-            return None
-        return np.asarray(lex.bm25.get_scores(terms), dtype=np.float32)
-
-    def _top_bm25(self, scores: np.ndarray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
-        n = min(n, 0 if scores is None else len(scores))
-        if scores is None or n <= 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        top = np.argpartition(-scores, n - 1)[:n]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        top = top[scores[top] > 0]
-        return self.index.lexical.ids[top], scores[top]
-
     def _fuse_minmax(self, hits: list[Hit], lexical_scores: np.ndarray | None) -> None:
         """score = w_d * minmax(dense) + w_b * minmax(bm25), over the candidates, weights summing to 1."""
         if not hits:
@@ -181,17 +158,8 @@ class HybridRetriever:
             known = [h.dense_score for h in hits if h.dense_rank >= 0]
             floor = min(known) if known else 0.0
             dense = np.array([h.dense_score if h.dense_rank >= 0 else floor for h in hits], dtype=np.float32)
-        if lexical_scores is None:
-            bm25 = np.zeros(len(hits), dtype=np.float32)
-        else:
-            ids = self.index.lexical.ids
-            if self._lexical_order is None:  # BM25 documents are in chunk-id order; do not rely on it
-                order = np.argsort(ids, kind="stable")
-                self._lexical_order = (order, ids[order])
-            order, sorted_ids = self._lexical_order
-            cids = np.array([h.chunk_id for h in hits], dtype=np.int64)
-            at = order[np.clip(np.searchsorted(sorted_ids, cids), 0, len(ids) - 1)]
-            bm25 = np.where(ids[at] == cids, lexical_scores[at], 0.0).astype(np.float32)
+        cids = np.array([h.chunk_id for h in hits], dtype=np.int64)
+        bm25 = self.index.lexical.scores_of(cids, lexical_scores)  # also for chunks only FAISS found
         total = s.dense_weight + s.bm25_weight
         wd, wb = (s.dense_weight / total, s.bm25_weight / total) if total > 0 else (0.5, 0.5)
         fused = wd * _minmax(dense) + wb * _minmax(bm25)
