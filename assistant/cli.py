@@ -15,8 +15,6 @@ from pathlib import Path
 from .errors import AssistantError
 from .settings import Settings
 
-SAMPLE_QUESTION = "Which states recognize Abkhazia?"
-
 # Extra verbs register here: name -> (help, add_arguments(parser), run(args) -> exit code).
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
 

@@ -406,8 +406,3 @@ def resolve_pronouns(question: str, exchange: tuple[str, str]) -> str:
         return name
 
     return re.sub(r"\b(?:he|him|his|she|her|hers)\b", sub, question, flags=re.I)
-
-
-def search_query(question: str, conversation: Conversation) -> str:
-    """The text retrieval searches for ``question`` given the conversation so far."""
-    return plan_query(question, conversation).text

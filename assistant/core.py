@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .answerer import ExtractiveAnswerer
 from .conversation import Conversation, Turn, normalise_history, plan_query
-from .embedding import Embedder, resolve_model
+from .embedding import Embedder
 from .errors import AssistantError, EmptyQuestionError, IndexMismatchError
 from .index import Index
 from .index_dir import IndexDir, rebuild_hint
@@ -308,4 +308,4 @@ def ask(question: str, history: object = None) -> Answer:
     return default_assistant().ask(question, history=history)
 
 
-__all__ = ["Assistant", "ask", "default_assistant", "resolve_model", "NOT_FOUND"]
+__all__ = ["Assistant", "ask", "default_assistant", "NOT_FOUND"]

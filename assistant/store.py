@@ -107,9 +107,13 @@ class Store:
         """id → (title, author, date, source)."""
         if not ids:
             return {}
-        q = ",".join("?" * len(ids))
-        rows = self.connect().execute(f"SELECT id, title, author, date, source FROM articles WHERE id IN ({q})", ids)
+        rows = self._select_in("SELECT id, title, author, date, source FROM articles WHERE id IN ({ids})", ids)
         return {r[0]: tuple(r[1:]) for r in rows}
+
+    def _select_in(self, sql: str, ids: list) -> list[tuple]:
+        """Rows of ``sql`` whose ``{ids}`` placeholder becomes one bound parameter per id."""
+        params = [int(i) if isinstance(i, (int, np.integer)) else i for i in ids]
+        return self.connect().execute(sql.format(ids=",".join("?" * len(params))), params).fetchall()
 
     def count(self, table: str) -> int:
         assert table in {"articles", "chunks", "sentences"}
@@ -167,14 +171,7 @@ class Store:
     def chunks(self, ids: list[int]) -> dict[int, Chunk]:
         if not ids:
             return {}
-        q = ",".join("?" * len(ids))
-        rows = (
-            self.connect()
-            .execute(
-                f'SELECT id, article_id, start, "end", position FROM chunks WHERE id IN ({q})', [int(i) for i in ids]
-            )
-            .fetchall()
-        )
+        rows = self._select_in('SELECT id, article_id, start, "end", position FROM chunks WHERE id IN ({ids})', ids)
         out = {}
         for cid, aid, a, b, pos in rows:
             out[cid] = Chunk(cid, aid, a, b, self.article_text(aid)[a:b], pos)
@@ -221,15 +218,10 @@ class Store:
         """Chunk id → its sentences' embeddings (float16, one row per sentence), in one query."""
         if not ids:
             return {}
-        q = ",".join("?" * len(ids))
-        rows = (
-            self.connect()
-            .execute(
-                "SELECT c.id, s.embedding FROM chunks c JOIN sentences s ON s.article_id = c.article_id "
-                f'AND s.start >= c.start AND s."end" <= c."end" WHERE c.id IN ({q}) ORDER BY c.id, s.start',
-                [int(i) for i in ids],
-            )
-            .fetchall()
+        rows = self._select_in(
+            "SELECT c.id, s.embedding FROM chunks c JOIN sentences s ON s.article_id = c.article_id "
+            'AND s.start >= c.start AND s."end" <= c."end" WHERE c.id IN ({ids}) ORDER BY c.id, s.start',
+            ids,
         )
         rows = [(cid, blob) for cid, blob in rows if blob]
         if not rows:
