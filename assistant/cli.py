@@ -112,21 +112,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     from .index import Index
 
     index = Index.load(_settings(args).index_dir)
-    m = index.manifest
-    data = {
-        "index": str(index.folder.path),
-        "generation": index.generation,
-        "created": m.get("created"),
-        "model": m.get("model"),
-        "chunking": m.get("chunking"),
-        "counts": m.get("counts"),
-        "bytes_on_disk": sum(
-            p.stat().st_size for p in (index.folder.path / index.generation).rglob("*") if p.is_file()
-        ),
-        "articles": [
-            {"id": a.id, "title": a.title, "date": a.date, "author": a.author} for a in index.store.articles()
-        ],
-    }
+    data = index.info()
+    data["articles"] = [
+        {"id": a.id, "title": a.title, "date": a.date, "author": a.author} for a in index.store.articles()
+    ]
     if args.json:
         print(json.dumps(data, ensure_ascii=False, indent=1))
         return 0

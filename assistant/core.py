@@ -263,18 +263,7 @@ class Assistant:
 
     def info(self) -> dict:
         """What is indexed: counts, model, sizes on disk."""
-        m = self.index.manifest
-        gen = self.index.folder.path / self.index.generation
-        size = sum(p.stat().st_size for p in gen.rglob("*") if p.is_file())
-        return {
-            "index": str(self.index.folder.path),
-            "generation": self.index.generation,
-            "created": m.get("created"),
-            "model": m.get("model"),
-            "chunking": m.get("chunking"),
-            "counts": m.get("counts"),
-            "bytes_on_disk": size,
-        }
+        return self.index.info()
 
 
 def _existing_model(index_dir: Path) -> str | None:

@@ -70,6 +70,20 @@ class Index:
     def model_name(self) -> str:
         return str(self.manifest.get("model", {}).get("name", ""))
 
+    def info(self) -> dict:
+        """What is indexed: generation, model, chunking, counts and size on disk."""
+        m = self.manifest
+        gen = self.folder.path / self.generation
+        return {
+            "index": str(self.folder.path),
+            "generation": self.generation,
+            "created": m.get("created"),
+            "model": m.get("model"),
+            "chunking": m.get("chunking"),
+            "counts": m.get("counts"),
+            "bytes_on_disk": sum(p.stat().st_size for p in gen.rglob("*") if p.is_file()),
+        }
+
     def close(self) -> None:
         """Release the generation (its files may then be garbage-collected)."""
         self.store.close()
