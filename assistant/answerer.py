@@ -34,10 +34,11 @@ from pathlib import Path
 import numpy as np
 
 from .index import Index
-from .question import DATE, DESCRIPTION, NUMBER, QuestionInfo
-from .records import Sentence
+from .question import DATE, DESCRIPTION, LIST, NUMBER, QuestionInfo
+from .reader import PassageReading, Reader, ReaderSpan
+from .records import Chunk, Sentence
 from .retrieval import Hit
-from .spans import Span, best_span, rule_span, typed_span_evidence
+from .spans import Span, best_span, list_spans, rule_span, typed_span_evidence
 from .terms import content_terms
 
 MODEL_FILE = Path(__file__).parent / "data" / "answer_model.json"
@@ -68,6 +69,8 @@ FEATURES = (
     "negation_mismatch",
     "number_match",
     "type_missing",
+    "reader_sent",
+    "reader_top",
 )
 CONF_FEATURES = (
     "share",
@@ -83,7 +86,10 @@ CONF_FEATURES = (
     "negation_mismatch",
     "q_len",
     "bm25_norm_top",
+    "reader_sent",
+    "reader_top",
 )
+READER_SCALE = 10.0  # reader span-minus-null scores are divided by this (typical range ±10)
 _NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|without|n't|cannot|fail(?:ed|s)?)\b|n't\b", re.I)
 _DIGIT = re.compile(r"\d")
 
@@ -109,6 +115,7 @@ class Candidate:
     span: Span | None = None
     logit: float = 0.0
     share: float = 0.0  # softmax share of this sentence among all candidates
+    reader_span: ReaderSpan | None = None  # the reader's best span here (offsets into the sentence)
 
     @property
     def probability(self) -> float:
@@ -253,13 +260,56 @@ def raw_candidates(question: QuestionInfo, q_vec: np.ndarray, hits: list[Hit], i
     return out
 
 
-class ExtractiveAnswerer:
-    """Ranks the sentences of retrieved chunks, focuses a span and says how sure it is."""
+def add_reader_features(cands: list[Candidate], readings: list[tuple[Chunk, PassageReading]]) -> None:
+    """``reader_sent``: the reader's best span inside the sentence minus its passage's null score
+    (scaled; -1 when the sentence was not read or holds no span); ``reader_top``: 1 for the sentence
+    holding the best span of all; ``reader_span``: that best span, in sentence offsets."""
+    best: dict[tuple[str, int], ReaderSpan] = {}
+    scores: dict[tuple[str, int], float] = {}
+    for chunk, reading in readings:
+        for c in cands:
+            s = c.sentence
+            if s.article_id != chunk.article_id or s.start < chunk.start or s.end > chunk.end:
+                continue
+            sp = reading.best_in(s.start - chunk.start, s.end - chunk.start)
+            if sp is None:
+                continue
+            key = (s.article_id, s.start)
+            z = sp.score - reading.null
+            if z > scores.get(key, -1e9):
+                scores[key] = z
+                best[key] = ReaderSpan(sp.start + chunk.start - s.start, sp.end + chunk.start - s.start, z)
+    top = max(scores, key=scores.get) if scores else None
+    for c in cands:
+        key = (c.sentence.article_id, c.sentence.start)
+        z = scores.get(key)
+        c.features["reader_sent"] = max(-1.0, min(1.0, z / READER_SCALE)) if z is not None else -1.0
+        c.features["reader_top"] = 1.0 if key == top else 0.0
+        c.reader_span = best.get(key)
 
-    def __init__(self, model: dict | None = None) -> None:
+
+class ExtractiveAnswerer:
+    """Ranks the sentences of retrieved chunks, focuses a span and says how sure it is.
+
+    With a :class:`~assistant.reader.Reader`, the top ``reader_passages`` chunks are also read
+    by it; its span scores become features and its span is the focused answer when it lies in
+    the chosen sentence.
+    """
+
+    def __init__(self, model: dict | None = None, reader: Reader | None = None, reader_passages: int = 3) -> None:
         self.model = model or load_model()
-        self.weights, self.bias = _linear(self.model.get("sentence", self.model), FEATURES)
-        self.conf_weights, self.conf_bias = _linear(self.model.get("confidence", {}), CONF_FEATURES)
+        self.reader = reader
+        self.reader_passages = reader_passages
+        part = "reader" if reader is not None and "reader" in self.model else None
+        m = self.model[part] if part else self.model
+        self.weights, self.bias = _linear(m.get("sentence", m), FEATURES)
+        # The base (no-reader) sentence model; a reader section may take its confidence from it.
+        self.base_weights, self.base_bias = _linear(self.model.get("sentence", self.model), FEATURES)
+        self.base_confidence = m.get("confidence") == "base"
+        conf = self.model if self.base_confidence else m
+        self.conf_weights, self.conf_bias = _linear(conf.get("confidence", {}), CONF_FEATURES)
+        self.calibration = m.get("calibration") or conf.get("calibration") or {"a": 1.0, "b": 0.0}
+        self.threshold = m.get("abstain_threshold", conf.get("abstain_threshold"))
         self.span_model = self.model.get("span")
 
     def candidates(
@@ -269,15 +319,41 @@ class ExtractiveAnswerer:
         hits: list[Hit],
         index: Index,
         with_span: bool = True,
+        reader_question: str | None = None,
     ) -> list[Candidate]:
         """Every sentence of the hit chunks, scored, best first (one entry per distinct sentence).
 
-        The focused span is found for the best candidate only (``with_span``).
+        The focused span is found for the best candidate only (``with_span``). The reader reads
+        ``reader_question`` (e.g. the question with its pronouns resolved), else the question.
         """
-        out = self.rank(raw_candidates(question, q_vec, hits, index))
+        cands = raw_candidates(question, q_vec, hits, index)
+        self.read(reader_question or question.text, hits, index, cands)
+        out = self.rank(cands)
         if out and with_span:
-            out[0].span = self.span(out[0].sentence.text, question)
+            out[0].span = self.focus(out[0], question)
         return out
+
+    def focus(self, cand: Candidate, question: QuestionInfo) -> Span | None:
+        """The span to emphasise in ``cand``: the reader's when it believes one, else the span model's."""
+        sp = cand.reader_span
+        if sp is None or sp.score <= 0 or sp.end <= sp.start:
+            return self.span(cand.sentence.text, question)
+        if question.answer_type == LIST:  # the reader may pick one item of a list: take the whole list
+            for ls in list_spans(cand.sentence.text):
+                if ls.start <= sp.start and sp.end <= ls.end:
+                    return ls
+        return Span(sp.start, sp.end, "READER", sp.score)
+
+    def read(self, question: str, hits: list[Hit], index: Index, cands: list[Candidate]) -> None:
+        """Run the reader over the top chunks and add its features to ``cands``."""
+        if self.reader is None or not cands:
+            add_reader_features(cands, [])
+            return
+        top = hits[: self.reader_passages]
+        chunks = index.store.chunks([h.chunk_id for h in top])
+        ordered = [chunks[h.chunk_id] for h in top if h.chunk_id in chunks]
+        readings = self.reader.read(question, [c.text for c in ordered])
+        add_reader_features(cands, list(zip(ordered, readings, strict=True)))
 
     def rank(self, cands: list[Candidate]) -> list[Candidate]:
         """Score ``cands`` (from :func:`raw_candidates`) with the sentence model, best first."""
@@ -292,6 +368,8 @@ class ExtractiveAnswerer:
             c.logit, c.share = z, p
         out = sorted(cands, key=lambda c: -c.logit)
         out[0].features["bm25_norm_top"] = max(c.features["bm25_norm"] for c in out[:3])
+        if self.base_confidence:  # the base model's best score among the candidates
+            out[0].features["base_top"] = float((self.base_bias + x @ self.base_weights).max())
         return out
 
     def span(self, sentence: str, question: QuestionInfo) -> Span | None:
@@ -313,10 +391,16 @@ class ExtractiveAnswerer:
         """Calibrated probability that ``best`` holds the answer."""
         if best is None:
             return 0.0
-        if "confidence" in self.model:
+        if self.conf_weights.any():
             f = self.confidence_features(best, runner_up)
             z = self.conf_bias + float(self.conf_weights @ np.array([f[k] for k in CONF_FEATURES]))
+        elif self.base_confidence:
+            # The base model's confidence that these passages answer the question: its score of the
+            # best-supported sentence, whichever sentence the reader-aware model chose to show.
+            z = best.features.get("base_top")
+            if z is None:
+                z = self.base_bias + float(self.base_weights @ np.array([best.features[k] for k in FEATURES]))
         else:
             z = best.logit
-        cal = self.model.get("calibration") or {"a": 1.0, "b": 0.0}
+        cal = self.calibration
         return _sigmoid(cal["a"] * z + cal["b"])

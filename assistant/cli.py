@@ -30,12 +30,17 @@ def command(name: str, help: str):
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(index_dir=getattr(args, "index", None), model=getattr(args, "model", None))
+    return Settings.from_env(
+        index_dir=getattr(args, "index", None), model=getattr(args, "model", None), reader=getattr(args, "reader", None)
+    )
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", type=Path, help="index folder (default: $ASSISTANT_INDEX or ./index)")
     p.add_argument("--model", help="sentence-transformers model name or local path (default: the index's model)")
+    p.add_argument(
+        "--reader", help="answer reader: 'bundled' (default, $ASSISTANT_READER), 'none' (faster) or a reader file"
+    )
 
 
 def _print_answer(ans, color: bool) -> None:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import HistoryError
-from .terms import STOPWORDS, stem, words
+from .terms import STOPWORDS, content_terms, stem, words
 
 # --- tunables (coarse on purpose: they must hold on any collection) ---------------------------
 QUESTION_COPIES = 4  # BM25 copies of each term of the question itself
@@ -251,6 +251,15 @@ class SearchQuery:
     context: list[tuple[str, float]] = field(default_factory=list)  # (history text, weight) for the vector
     reasons: list[str] = field(default_factory=list)
     resolved: str = ""  # the question with he/she/they replaced by the name they point to
+    previous: str = ""  # for a follow-up: the user's previous question
+
+    @property
+    def reader_text(self) -> str:
+        """The question the reader reads: the resolved question; for a follow-up with no content
+        word of its own ("And when?", "Why?"), the previous question followed by this one."""
+        if self.mode == FOLLOW_UP and self.previous and not content_terms(self.resolved or self.question):
+            return f"{self.previous} {self.question}"
+        return self.resolved or self.question
 
     def answer_vector(self, encode: Callable[[str], np.ndarray]) -> np.ndarray:
         """The vector the answerer compares sentences with: the question as asked. (Articles name a
@@ -383,7 +392,10 @@ def plan_query(
     # The answerer matches sentences against the question's own words plus the names it points to.
     name_stems = {stem(w) for q, a in exchanges[-1:] for n in names(q + " " + a) for w in words(n)}
     answer_terms = q_terms + [s for _, s in borrowed if mode == FOLLOW_UP and s in name_stems]
-    return SearchQuery(question, text, terms, answer_terms, mode, weight, carried, context, dep.reasons, resolved)
+    previous = exchanges[-1][0] if mode == FOLLOW_UP else ""
+    return SearchQuery(
+        question, text, terms, answer_terms, mode, weight, carried, context, dep.reasons, resolved, previous
+    )
 
 
 def resolve_pronouns(question: str, exchange: tuple[str, str]) -> str:

@@ -25,6 +25,7 @@ from .index import Index
 from .index_dir import IndexDir, rebuild_hint
 from .ingest import IngestReport, ingest_articles, ingest_paths
 from .question import analyse
+from .reader import load_reader
 from .records import Answer, Article, Citation
 from .retrieval import HybridRetriever
 from .settings import Settings
@@ -70,7 +71,9 @@ class Assistant:
     def __init__(self, index: Index, embedder: Embedder, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.from_env(index_dir=index.folder.path)
         self.embedder = embedder
-        self.answerer = ExtractiveAnswerer()
+        self.answerer = ExtractiveAnswerer(
+            reader=load_reader(self.settings.reader), reader_passages=self.settings.reader_passages
+        )
         self._lock = threading.RLock()
         self._failed_generation: str | None = None
         self._set_index(index)
@@ -205,11 +208,17 @@ class Assistant:
         t = time.perf_counter()
         info_answer = analyse(text)
         info_answer.terms = plan.answer_terms
-        cands = self.answerer.candidates(info_answer, plan.answer_vector(self.embedder.encode_query), hits, index)
+        cands = self.answerer.candidates(
+            info_answer,
+            plan.answer_vector(self.embedder.encode_query),
+            hits,
+            index,
+            reader_question=plan.reader_text,
+        )
         best = cands[0] if cands else None
         confidence = self.answerer.confidence(best, cands[1] if len(cands) > 1 else None)
         timings["answer"] = time.perf_counter() - t
-        threshold = self.answerer.model.get("abstain_threshold", self.settings.abstain_threshold)
+        threshold = self.answerer.threshold if self.answerer.threshold is not None else self.settings.abstain_threshold
         abstained = best is None or confidence < threshold
         citations = []
         used_chunks: set[int] = set()

@@ -88,7 +88,8 @@ class NumpyBert:
         w = {k.removeprefix("bert."): v for k, v in weights.items()}
         self.word = w["embeddings.word_embeddings.weight"]
         self.position = w["embeddings.position_embeddings.weight"]
-        self.token_type0 = w["embeddings.token_type_embeddings.weight"][0]
+        self.token_types = w["embeddings.token_type_embeddings.weight"]
+        self.token_type0 = self.token_types[0]
         self.emb_ln = (w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
         self.layers = []
         for i in range(int(config["num_hidden_layers"])):
@@ -128,8 +129,15 @@ class NumpyBert:
 
     def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """(batch, seq) token ids and 0/1 mask → (batch, dim) mean-pooled hidden states."""
+        x = self.hidden_states(ids, mask)
+        m = mask[:, :, None]
+        return (x * m).sum(1) / np.maximum(m.sum(1), 1e-9)
+
+    def hidden_states(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray | None = None) -> np.ndarray:
+        """(batch, seq) token ids, 0/1 mask and token types → (batch, seq, dim) last hidden states."""
         bsz, seq = ids.shape
-        x = self.word[ids] + self.position[:seq][None] + self.token_type0
+        tt = self.token_type0 if types is None else self.token_types[types]
+        x = self.word[ids] + self.position[:seq][None] + tt
         x = _layer_norm(x, *self.emb_ln, self.eps)
         h, d = self.heads, self.dim // self.heads
         bias = ((1.0 - mask[:, None, None, :]) * np.float32(-1e9)).astype(np.float32)
@@ -143,8 +151,7 @@ class NumpyBert:
             ctx = (att @ v).transpose(0, 2, 1, 3).reshape(bsz, seq, self.dim)
             x = _layer_norm(ctx @ o_w + o_b + x, *ln1, self.eps)
             x = _layer_norm(_gelu(x @ i_w + i_b) @ f_w + f_b + x, *ln2, self.eps)
-        m = mask[:, :, None]
-        return (x * m).sum(1) / np.maximum(m.sum(1), 1e-9)
+        return x
 
     def _one_blas_thread(self):
         """BLAS on one thread for these small products: threaded OpenBLAS spins, and on a busy

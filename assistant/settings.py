@@ -2,7 +2,7 @@
 
 Environment variables: ``ASSISTANT_INDEX`` (index folder), ``ASSISTANT_MODEL`` (any
 sentence-transformers name or local path), ``ASSISTANT_SEEDS`` (articles for the default
-index), ``ASSISTANT_ALLOW_DOWNLOAD=1`` (let sentence-transformers reach the Hugging Face Hub).
+index), ``ASSISTANT_READER`` (``bundled``, ``none`` or a reader file), ``ASSISTANT_ALLOW_DOWNLOAD=1`` (let sentence-transformers reach the Hugging Face Hub).
 """
 
 from __future__ import annotations
@@ -44,6 +44,10 @@ class Settings:
     dense_weight: float = 1.0  # fusion weights (minmax: normalised to sum to 1)
     bm25_weight: float = 1.0
     # Answering.
+    # The extractive reader: "bundled" (the fine-tuned reader shipped in assistant/data), a path
+    # to a reader file from ``train_reader``, or "none" (sentence features only; faster).
+    reader: str = "bundled"
+    reader_passages: int = 3  # top fused chunks the reader reads
     abstain_threshold: float = 0.35
     max_citations: int = 3
     max_question_chars: int = 2000
@@ -58,6 +62,8 @@ class Settings:
             env["seeds_dir"] = Path(os.environ["ASSISTANT_SEEDS"])
         if os.environ.get("ASSISTANT_MODEL"):
             env["model"] = os.environ["ASSISTANT_MODEL"]
+        if os.environ.get("ASSISTANT_READER"):
+            env["reader"] = os.environ["ASSISTANT_READER"]
         if os.environ.get("ASSISTANT_ALLOW_DOWNLOAD", "").lower() in {"1", "true", "yes"}:
             env["allow_download"] = True
         known = {f.name for f in fields(cls)}

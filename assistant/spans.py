@@ -312,6 +312,11 @@ def _novel_items(text: str, q_stems: set[str]) -> int:
     return sum(1 for x in items if not {stem(w) for w in words(x)} <= q_stems)
 
 
+def list_spans(sentence: str) -> list[Span]:
+    """Coordinated lists in ``sentence`` ("Russia, Nicaragua and Nauru"; "humanitarian, transport and trade")."""
+    return [Span(m.start(), m.end(), LIST) for r in (_LIST_RE, _WORD_LIST_RE) for m in r.finditer(sentence)]
+
+
 def best_span(sentence: str, question: QuestionInfo, model: dict | None = None) -> Span | None:
     """The most likely answer span, or None when no candidate is likely enough.
 

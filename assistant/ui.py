@@ -469,6 +469,7 @@ def launch(
 def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", type=Path, help="index folder (default: $ASSISTANT_INDEX or ./index, built from seeds/)")
     p.add_argument("--model", help="sentence-transformers model name or local path (default: the index's model)")
+    p.add_argument("--reader", help="answer reader: 'bundled' (default), 'none' (faster) or a reader file")
     p.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST}: this machine only)")
     p.add_argument("--port", type=int, default=None, help=f"port (default {DEFAULT_PORT}, or the next free one)")
     p.add_argument("--share", action="store_true", help="also open a public gradio.live link (needs internet)")
@@ -497,7 +498,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 f"warning: no login set; anyone who can reach it can ask and add articles (--auth or ${AUTH_ENV})",
                 file=sys.stderr,
             )
-    settings = Settings.from_env(index_dir=args.index, model=args.model)
+    settings = Settings.from_env(index_dir=args.index, model=args.model, reader=args.reader)
     if args.index is None and not IndexDir(settings.index_dir).exists():
         print(f"Building the index from {settings.seeds_dir} (first run)…", flush=True)
         assistant = default_assistant()

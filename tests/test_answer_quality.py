@@ -105,12 +105,17 @@ def test_confidence_grows_with_the_evidence(seeds_assistant):
     cands = a.answerer.candidates(info, q_vec, hits, a.index)
     best, runner = cands[0], cands[1]
     share, logit = best.share, best.logit
+    base_top = best.features.get("base_top")  # with the reader: the base model's best score
     values = []
     for shift in (-4.0, -2.0, 0.0, 2.0, 4.0):
         best.logit = logit + shift  # the softmax share of the best sentence moves with its score
         best.share = 1.0 / (1.0 + (1.0 / share - 1.0) * math.exp(-shift))
+        if base_top is not None:
+            best.features["base_top"] = base_top + shift
         values.append(a.answerer.confidence(best, runner))
     best.logit, best.share = logit, share
+    if base_top is not None:
+        best.features["base_top"] = base_top
     assert values == sorted(values)
     assert values[-1] - values[0] > 0.05
 

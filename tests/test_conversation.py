@@ -224,3 +224,14 @@ def test_a_not_found_reply_lends_no_words_to_the_follow_up(seeds_assistant):
     ans = seeds_assistant.ask("What about visas?", history=history)
     assert "Russia" in ans.search_query
     assert "articles" not in ans.search_query and "find" not in ans.search_query
+
+
+def test_the_reader_reads_the_resolved_or_the_joined_question():
+    resolved = plan_query("Who did he speak to?", normalise_history(["Who is Gregory Karasin?"]))
+    assert resolved.reader_text == "Who did Gregory Karasin speak to?"
+    elliptic = plan_query("And when?", normalise_history(["Which government replaced the United National Movement?"]))
+    assert elliptic.reader_text == "Which government replaced the United National Movement? And when?"
+    own_words = plan_query("What about visas?", normalise_history(["Which ties have Russia and Georgia restored?"]))
+    assert own_words.reader_text == "What about visas?"
+    alone = plan_query("Which states recognize Abkhazia?", None)
+    assert alone.reader_text == "Which states recognize Abkhazia?"

@@ -1,0 +1,207 @@
+"""An extractive reader: a small BERT that reads (question, passage) and scores answer spans.
+
+The reader is the bundled all-MiniLM-L6-v2 encoder with its upper layers fine-tuned on SQuAD
+tuning data plus a start/end head (``python -m assistant.evaluation.train_reader``). Only the
+fine-tuned layers and the head are shipped (``assistant/data/reader.safetensors``, float16);
+the embeddings and lower layers are read from the bundled model, whose sha256 the reader file
+records. It runs in NumPy, so answering never imports torch.
+
+For each passage it gives, SQuAD 2.0 style, a *null score* (the [CLS] start + end logits) and
+the best spans (start + end logits); ``span - null`` says how much the reader believes the
+passage answers the question, and is what answer selection and confidence use.
+
+Example::
+
+    from assistant.reader import Reader
+    reader = Reader.load()
+    [result] = reader.read("Which states recognize Abkhazia?",
+                           ["Abkhazia is recognised by Russia, Nicaragua and Nauru."])
+    result.spans[0]    # Span(start=27, end=53, score=..., ...) → "Russia, Nicaragua and Nauru"
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .embedding import BUNDLED_SHA256
+from .errors import ModelError
+from .numpy_bert import NumpyBert
+
+READER_FILE = Path(__file__).resolve().parent / "data" / "reader.safetensors"
+MAX_QUESTION_TOKENS = 48
+MAX_CONTEXT_TOKENS = 224
+STRIDE = 112
+MAX_ANSWER_TOKENS = 30
+
+
+@dataclass
+class ReaderSpan:
+    """A candidate answer span, as character offsets into the passage text."""
+
+    start: int
+    end: int
+    score: float  # start + end logit
+
+
+@dataclass
+class PassageReading:
+    """What the reader made of one passage."""
+
+    null: float  # [CLS] start + end logits (no answer here); lowest over the passage's windows
+    spans: list[ReaderSpan] = field(default_factory=list)  # best first
+
+    @property
+    def best(self) -> float:
+        """Best span score minus the null score: > 0 means the reader thinks the answer is here."""
+        return (self.spans[0].score - self.null) if self.spans else -1e9
+
+    def best_in(self, start: int, end: int) -> ReaderSpan | None:
+        """The best span lying inside ``[start, end)`` (e.g. one sentence)."""
+        for s in self.spans:
+            if s.start >= start and s.end <= end:
+                return s
+        return None
+
+
+_LOADED: dict[str, Reader] = {}
+
+
+def load_reader(name: str | None) -> Reader | None:
+    """The reader a setting names: ``"bundled"`` (the shipped file), ``"none"``/``""`` (no reader),
+    or a path to a reader file. Loaded once per process and shared (it is read-only)."""
+    if not name or name.lower() in {"none", "off", "false", "0"}:
+        return None
+    key = str(READER_FILE) if name == "bundled" else str(Path(name).expanduser().resolve())
+    if key not in _LOADED:
+        path = Path(key)
+        if not path.is_file():
+            raise ModelError(
+                f"reader file not found: {path} (set the reader to 'bundled', 'none' or a file "
+                "written by python -m assistant.evaluation.train_reader; ASSISTANT_READER or --reader)"
+            )
+        reader = Reader.load(path)
+        if reader.meta.get("base_sha256") not in (None, BUNDLED_SHA256):
+            raise ModelError(f"reader file {path} was trained on another base model than the bundled one")
+        _LOADED[key] = reader
+    return _LOADED[key]
+
+
+def windows(n: int, size: int = MAX_CONTEXT_TOKENS, stride: int = STRIDE) -> list[tuple[int, int]]:
+    """Token windows ``[a, b)`` covering ``n`` context tokens, overlapping by ``size - stride``."""
+    out = [(0, min(n, size))]
+    while out[-1][1] < n:
+        a = out[-1][0] + stride
+        out.append((a, min(n, a + size)))
+    return out
+
+
+def pair_ids(q_ids: list[int], c_ids: list[int], cls_id: int, sep_id: int) -> tuple[list[int], list[int], int]:
+    """``[CLS] q [SEP] c [SEP]`` ids, token-type ids and the offset of the first context token."""
+    q_ids = q_ids[:MAX_QUESTION_TOKENS]
+    ids = [cls_id, *q_ids, sep_id, *c_ids, sep_id]
+    types = [0] * (len(q_ids) + 2) + [1] * (len(c_ids) + 1)
+    return ids, types, len(q_ids) + 2
+
+
+def best_spans(start: np.ndarray, end: np.ndarray, k: int = 20, max_len: int = MAX_ANSWER_TOKENS):
+    """Top ``k`` (i, j, score) with i <= j < i + max_len over context logits."""
+    n = len(start)
+    scores = start[:, None] + end[None, :]
+    i, j = np.indices((n, n))
+    valid = (j >= i) & (j < i + max_len)
+    scores = np.where(valid, scores, -np.inf)
+    flat = np.argsort(scores, axis=None)[::-1][:k]
+    out = []
+    for f in flat:
+        a, b = divmod(int(f), n)
+        if np.isfinite(scores[a, b]):
+            out.append((a, b, float(scores[a, b])))
+    return out
+
+
+class Reader:
+    """Question + passages → :class:`PassageReading` per passage (NumPy forward pass)."""
+
+    def __init__(self, bert: NumpyBert, head_w: np.ndarray, head_b: np.ndarray, meta: dict) -> None:
+        self.bert = bert
+        self.head_w = head_w  # (dim, 2)
+        self.head_b = head_b  # (2,)
+        self.meta = meta
+        vocab = bert.tokenizer.get_vocab()
+        self.cls_id, self.sep_id = vocab["[CLS]"], vocab["[SEP]"]
+        bert.tokenizer.no_truncation()
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, base: str | Path | None = None) -> Reader:
+        """Load the shipped reader (or ``path``) over the bundled encoder (or ``base``)."""
+        from safetensors import safe_open
+
+        from .embedding import bundled_model_path
+
+        path = Path(path) if path else READER_FILE
+        if not path.exists():
+            raise FileNotFoundError(f"reader weights not found: {path}")
+        with safe_open(str(path), framework="numpy") as f:
+            meta = json.loads((f.metadata() or {}).get("reader", "{}"))
+            tuned = {k: f.get_tensor(k).astype(np.float32) for k in f.keys()}
+        base_path = Path(base) if base else bundled_model_path()
+        from safetensors.numpy import load_file
+
+        weights = load_file(str(base_path / "model.safetensors"))
+        weights = {k.removeprefix("bert."): v for k, v in weights.items()}
+        for k, v in tuned.items():
+            if not k.startswith("qa_head."):
+                weights[k] = v
+        config = json.loads((base_path / "config.json").read_text())
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(base_path / "tokenizer.json"))
+        tok.no_padding()
+        bert = NumpyBert(weights, config, tok, int(config.get("max_position_embeddings", 512)))
+        return cls(bert, tuned["qa_head.weight"].T.copy(), tuned["qa_head.bias"], meta)
+
+    def read(self, question: str, passages: list[str], batch: int = 8) -> list[PassageReading]:
+        """Read each passage; spans are character offsets into that passage."""
+        tok = self.bert.tokenizer
+        q_ids = tok.encode(question, add_special_tokens=False).ids
+        rows = []  # (passage index, ids, types, ctx offset, token char offsets)
+        for p, text in enumerate(passages):
+            enc = tok.encode(text, add_special_tokens=False)
+            offsets = enc.offsets
+            for a, b in windows(len(enc.ids)):
+                ids, types, off = pair_ids(q_ids, enc.ids[a:b], self.cls_id, self.sep_id)
+                rows.append((p, ids, types, off, offsets[a:b]))
+        readings = [PassageReading(null=1e9) for _ in passages]
+        found: list[list[ReaderSpan]] = [[] for _ in passages]
+        rows.sort(key=lambda r: len(r[1]))
+        for s in range(0, len(rows), batch):
+            part = rows[s : s + batch]
+            seq = max(len(r[1]) for r in part)
+            ids = np.zeros((len(part), seq), np.int64)
+            types = np.zeros_like(ids)
+            mask = np.zeros((len(part), seq), np.float32)
+            for i, r in enumerate(part):
+                ids[i, : len(r[1])] = r[1]
+                types[i, : len(r[2])] = r[2]
+                mask[i, : len(r[1])] = 1
+            with self.bert._one_blas_thread():
+                hidden = self.bert.hidden_states(ids, mask, types)
+            logits = hidden @ self.head_w + self.head_b  # (b, seq, 2)
+            for i, (p, _ids, _, off, offs) in enumerate(part):
+                st, en = logits[i, :, 0], logits[i, :, 1]
+                null = float(st[0] + en[0])
+                readings[p].null = min(readings[p].null, null)  # the window most sure of an answer
+                n = len(offs)
+                for a, b, score in best_spans(st[off : off + n], en[off : off + n]):
+                    found[p].append(ReaderSpan(offs[a][0], offs[b][1], score))
+        for p, spans in enumerate(found):
+            best: dict[tuple[int, int], ReaderSpan] = {}
+            for sp in spans:
+                if (sp.start, sp.end) not in best or best[(sp.start, sp.end)].score < sp.score:
+                    best[(sp.start, sp.end)] = sp
+            readings[p].spans = sorted(best.values(), key=lambda x: -x.score)
+        return readings
