@@ -81,10 +81,15 @@ def test_numpy_reader_matches_torch(reader):
 
     ids, types, _ = pair_ids(q, c, reader.cls_id, reader.sep_id)
     with torch.no_grad():
-        hidden = bert(
-            input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
-            token_type_ids=torch.tensor([types]),
-        ).last_hidden_state[0].numpy()
+        hidden = (
+            bert(
+                input_ids=torch.tensor([ids]),
+                attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+                token_type_ids=torch.tensor([types]),
+            )
+            .last_hidden_state[0]
+            .numpy()
+        )
     ours = reader.bert.hidden_states(np.array([ids]), np.ones((1, len(ids)), np.float32), np.array([types]))[0]
     assert np.abs(hidden - ours).max() < 1e-3
 
@@ -95,7 +100,9 @@ def test_reader_setting(tmp_path, seeds_index, embedder):
     assert load_reader("none") is None
     with pytest.raises(AssistantError, match="reader file not found"):
         load_reader(str(tmp_path / "missing.safetensors"))
-    plain = Assistant.load(seeds_index, embedder=embedder, settings=Settings.from_env(index_dir=seeds_index, reader="none"))
+    plain = Assistant.load(
+        seeds_index, embedder=embedder, settings=Settings.from_env(index_dir=seeds_index, reader="none")
+    )
     ans = plain.ask("Which states recognize Abkhazia?")
     assert not ans.abstained and "Nauru" in ans.text
     assert plain.answerer.reader is None
@@ -120,6 +127,7 @@ def test_missing_reader_is_a_clear_error(tmp_path, seeds_index, embedder):
 
     with pytest.raises(AssistantError, match="reader file not found"):
         Assistant.load(
-            seeds_index, embedder=embedder,
+            seeds_index,
+            embedder=embedder,
             settings=Settings.from_env(index_dir=seeds_index, reader=str(tmp_path / "nope.safetensors")),
         )
