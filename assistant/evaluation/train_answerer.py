@@ -419,7 +419,7 @@ def plot_reliability(table: list[dict], ece: float, path: Path, baseline: list[d
         )
     ax.set_xlabel("confidence (held-out articles)")
     ax.set_ylabel("fraction with the answer in the answer sentence")
-    ax.set_title("Answerer reliability, SQuAD tuning data, 5-fold by article")
+    ax.set_title("Answerer reliability (SQuAD, held-out articles)", fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
