@@ -397,9 +397,7 @@ class ExtractiveAnswerer:
         elif self.base_confidence:
             # The base model's confidence that these passages answer the question: its score of the
             # best-supported sentence, whichever sentence the reader-aware model chose to show.
-            z = best.features.get("base_top")
-            if z is None:
-                z = self.base_bias + float(self.base_weights @ np.array([best.features[k] for k in FEATURES]))
+            z = best.features["base_top"]  # set by rank()
         else:
             z = best.logit
         cal = self.calibration

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -67,27 +68,25 @@ class PassageReading:
         return None
 
 
-_LOADED: dict[str, Reader] = {}
-
-
 def load_reader(name: str | None) -> Reader | None:
     """The reader a setting names: ``"bundled"`` (the shipped file), ``"none"``/``""`` (no reader),
     or a path to a reader file. Loaded once per process and shared (it is read-only)."""
     if not name or name.lower() in {"none", "off", "false", "0"}:
         return None
-    key = str(READER_FILE) if name == "bundled" else str(Path(name).expanduser().resolve())
-    if key not in _LOADED:
-        path = Path(key)
-        if not path.is_file():
-            raise ModelError(
-                f"reader file not found: {path} (set the reader to 'bundled', 'none' or a file "
-                "written by python -m assistant.evaluation.train_reader; ASSISTANT_READER or --reader)"
-            )
-        reader = Reader.load(path)
-        if reader.meta.get("base_sha256") not in (None, BUNDLED_SHA256):
-            raise ModelError(f"reader file {path} was trained on another base model than the bundled one")
-        _LOADED[key] = reader
-    return _LOADED[key]
+    return _load_file(str(READER_FILE) if name == "bundled" else str(Path(name).expanduser().resolve()))
+
+
+@lru_cache(maxsize=4)
+def _load_file(path: str) -> Reader:
+    if not Path(path).is_file():
+        raise ModelError(
+            f"reader file not found: {path} (set the reader to 'bundled', 'none' or a file "
+            "written by python -m assistant.evaluation.train_reader; ASSISTANT_READER or --reader)"
+        )
+    reader = Reader.load(path)
+    if reader.meta.get("base_sha256") not in (None, BUNDLED_SHA256):
+        raise ModelError(f"reader file {path} was trained on another base model than the bundled one")
+    return reader
 
 
 def windows(n: int, size: int = MAX_CONTEXT_TOKENS, stride: int = STRIDE) -> list[tuple[int, int]]:

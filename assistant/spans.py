@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .question import DATE, ENTITY, LIST, NUMBER, PERSON, PLACE, QuestionInfo
-from .terms import STOPWORDS, stem, words
+from .terms import STOPWORDS, content_words, stem, words
 
 PHRASE = "phrase"  # a run of content words: a cheap noun-phrase stand-in
 
@@ -119,8 +119,7 @@ def _candidate_spans(sentence: str) -> tuple[tuple[int, int, str], ...]:
         if not any(a <= m.start() and m.end() <= b for a, b in date_ranges):
             spans.append(Span(m.start(), m.end(), NUMBER))
     spans += [s for s in _proper_spans(sentence) if not re.fullmatch(r"[\d\s,.]+", sentence[s.start : s.end])]
-    spans += [Span(m.start(), m.end(), LIST) for m in _LIST_RE.finditer(sentence)]
-    spans += [Span(m.start(), m.end(), LIST) for m in _WORD_LIST_RE.finditer(sentence)]
+    spans += list_spans(sentence)
     return tuple((sp.start, sp.end, sp.kind) for sp in spans)
 
 
@@ -207,7 +206,7 @@ def span_features(sentence: str, question: QuestionInfo | SpanContext) -> list[t
     out = []
     for span in candidate_spans(sentence) + _phrase_spans(sentence):
         text = sentence[span.start : span.end]
-        content = [w for w in words(text) if w not in STOPWORDS]
+        content = content_words(text)
         if not content:
             continue
         novel = [w for w in content if stem(w) not in q_stems]
@@ -219,7 +218,7 @@ def span_features(sentence: str, question: QuestionInfo | SpanContext) -> list[t
                 continue
             span = trimmed
             text = sentence[span.start : span.end]
-            content = [w for w in words(text) if w not in STOPWORDS]
+            content = content_words(text)
             if not content:
                 continue
         key = (span.start, span.end)
@@ -343,7 +342,7 @@ def rule_span(sentence: str, question: QuestionInfo) -> Span | None:
         if span.kind not in kinds:
             continue
         text = sentence[span.start : span.end]
-        toks = [w for w in words(text) if w not in STOPWORDS]
+        toks = content_words(text)
         if not toks:
             continue
         novel = [w for w in toks if stem(w) not in q_stems]
@@ -360,7 +359,7 @@ def rule_span(sentence: str, question: QuestionInfo) -> Span | None:
             span = _trim_question_words(sentence, span, q_stems)
             if span is None:
                 continue
-            toks = novel = [w for w in words(sentence[span.start : span.end]) if w not in STOPWORDS]
+            toks = novel = content_words(sentence[span.start : span.end])
             if not toks:  # only function words were left (the old rule divided by zero here)
                 continue
         score = 1.0 + (0.5 if span.kind == question.answer_type else 0.0)

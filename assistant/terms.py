@@ -38,9 +38,14 @@ def stem(word: str) -> str:
     return _stemmer().stemWord(word)
 
 
+def content_words(text: str) -> list[str]:
+    """Non-stopword tokens of :func:`words`, in order, not stemmed."""
+    return [w for w in words(text) if w not in STOPWORDS]
+
+
 def content_terms(text: str) -> list[str]:
     """Stemmed non-stopword tokens, in order (duplicates kept): what BM25 indexes."""
-    return [stem(w) for w in words(text) if w not in STOPWORDS]
+    return [stem(w) for w in content_words(text)]
 
 
 def content_terms_batch(texts: list[str]) -> list[list[str]]:

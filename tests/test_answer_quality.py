@@ -69,7 +69,7 @@ def test_span_avoids_the_words_of_the_question():
 def test_off_topic_questions_abstain(seeds_assistant, question):
     ans = seeds_assistant.ask(question)
     assert ans.abstained
-    assert ans.confidence < seeds_assistant.answerer.model["abstain_threshold"]
+    assert ans.confidence < seeds_assistant.answerer.threshold
 
 
 @pytest.mark.parametrize(

@@ -235,20 +235,17 @@ def conf_rows(answerer: ExtractiveAnswerer, questions: list[Question]) -> tuple[
     return np.array(xs), np.array(ys), bests
 
 
-# Confidence features fitted (the rest get weight 0). ``missing_rare*`` and ``bm25_norm_top``
-# depend on the corpus's IDF statistics, which differ between SQuAD's 1,000 short paragraphs and a
-# user's handful of long articles; with the reader they are left out (--conf-features).
-CONF_USED: tuple[str, ...] = CONF_FEATURES
-
-
-def fit_confidence(sentence_model: dict, questions: list[Question]) -> dict:
+def fit_confidence(sentence_model: dict, questions: list[Question], features: tuple[str, ...] = CONF_FEATURES) -> dict:
+    """Logistic confidence over ``features`` (the other CONF_FEATURES get weight 0). ``missing_rare*``
+    and ``bm25_norm_top`` follow the corpus's IDF statistics, which differ between SQuAD's 1,000
+    short paragraphs and a user's few long articles (``--conf-features`` can leave them out)."""
     answerer = ExtractiveAnswerer({"sentence": sentence_model})
     x, y, _ = conf_rows(answerer, questions)
-    cols = [CONF_FEATURES.index(f) for f in CONF_USED]
+    cols = [CONF_FEATURES.index(f) for f in features]
     coef, bias = _fit_logistic(x[:, cols], y, c=0.5)
     weights = dict.fromkeys(CONF_FEATURES, 0.0)
-    weights.update(zip(CONF_USED, coef.round(5).tolist()))
-    return {"features": list(CONF_USED), "weights": weights, "bias": round(bias, 5)}
+    weights.update(zip(features, coef.round(5).tolist()))
+    return {"features": list(features), "weights": weights, "bias": round(bias, 5)}
 
 
 def fit_platt(z: np.ndarray, y: np.ndarray) -> dict:
@@ -426,7 +423,9 @@ def plot_reliability(table: list[dict], ece: float, path: Path, baseline: list[d
     fig.savefig(path, dpi=120)
 
 
-def cross_validate(questions: list[Question], k_folds: int = FOLDS) -> dict:
+def cross_validate(
+    questions: list[Question], k_folds: int = FOLDS, conf_features: tuple[str, ...] = CONF_FEATURES
+) -> dict:
     """Held-out predictions for every question, each from models fitted on the other folds."""
     folds = group_folds(questions, k_folds)
     n = len(questions)
@@ -439,7 +438,7 @@ def cross_validate(questions: list[Question], k_folds: int = FOLDS) -> dict:
         train = [q for q, f in zip(questions, folds) if f != k]
         test_idx = np.flatnonzero(folds == k)
         sent = fit_sentence(train)
-        conf = fit_confidence(sent, train)
+        conf = fit_confidence(sent, train, conf_features)
         span_data = span_rows(train)
         span = fit_span(span_data)
         span["min_score"] = choose_span_threshold(span, span_data)
@@ -496,10 +495,10 @@ def main(argv: list[str] | None = None) -> int:
         help="with --reader: keep the base model's confidence, calibration and threshold (fit the sentence model only)",
     )
     args = ap.parse_args(argv)
-    global CONF_USED
+    conf_features = CONF_FEATURES
     if args.conf_features:
-        CONF_USED = tuple(f.strip() for f in args.conf_features.split(","))
-        unknown = set(CONF_USED) - set(CONF_FEATURES)
+        conf_features = tuple(f.strip() for f in args.conf_features.split(","))
+        unknown = set(conf_features) - set(CONF_FEATURES)
         if unknown:
             ap.error(f"unknown confidence features: {sorted(unknown)}")
 
@@ -528,10 +527,10 @@ def main(argv: list[str] | None = None) -> int:
             args.cache = CACHE / f"answerer-train-reader-{args.reader_holdout_fold}-{args.limit}.pkl"
     questions = build_dataset(args.data, args.cache, embedder, reader=reader, keep=keep, limit=args.limit)
     print(f"{len(questions)} questions", flush=True)
-    cv = cross_validate(questions, args.folds)
+    cv = cross_validate(questions, args.folds, conf_features)
     # Ship: fit on everything; Platt on the held-out (cross-validated) scores.
     sent = fit_sentence(questions)
-    conf = fit_confidence(sent, questions)
+    conf = fit_confidence(sent, questions, conf_features)
     span_data = span_rows(questions)
     span = fit_span(span_data)
     span["min_score"] = choose_span_threshold(span, span_data)
