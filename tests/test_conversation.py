@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant.conversation import (
@@ -235,3 +236,20 @@ def test_the_reader_reads_the_resolved_or_the_joined_question():
     assert own_words.reader_text == "What about visas?"
     alone = plan_query("Which states recognize Abkhazia?", None)
     assert alone.reader_text == "Which states recognize Abkhazia?"
+
+
+def test_the_answerer_compares_sentences_with_what_a_follow_up_borrowed():
+    def encode(text: str) -> np.ndarray:  # a stand-in encoder: which text was encoded is what counts
+        return np.array([len(text)], dtype=np.float32)
+
+    elliptic = plan_query(
+        "What else is it putting up?", normalise_history(["Is Russia building fences on Georgian land?"])
+    )
+    assert "fences" in elliptic.text
+    assert elliptic.answer_vector(encode)[0] == len(elliptic.text)
+    # A pronoun replaced by a name: the question as asked (the name would pull towards the introduction).
+    named = plan_query("What did he say about visas?", normalise_history(["Who is Gregory Karasin?"]))
+    assert named.resolved == "What did Gregory Karasin say about visas?"
+    assert named.answer_vector(encode)[0] == len("What did he say about visas?")
+    alone = plan_query("Which states recognize Abkhazia?", None)
+    assert alone.answer_vector(encode)[0] == len("Which states recognize Abkhazia?")

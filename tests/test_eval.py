@@ -15,6 +15,7 @@ def test_question_set_is_well_formed():
     assert len(items) >= 60
     assert sum(i.unanswerable for i in items) >= 15
     assert sum(bool(i.history) for i in items) >= 10
+    assert all(i.standalone for i in items if i.history and not i.unanswerable)  # follow-ups have standalone twins
     for item in items:
         if item.unanswerable:
             continue
@@ -45,4 +46,7 @@ def test_seeds_eval_gate_passes(seeds_assistant, tmp_path):
     assert failures == [], "\n".join(failures)
     saved = json.loads((tmp_path / "seeds.json").read_text())
     assert saved["metrics"]["questions"] == len(load_set(DEFAULT_SET))
+    follow = saved["metrics"]["follow_up"]
+    assert follow["n"] == sum(bool(i.standalone) for i in load_set(DEFAULT_SET))
+    assert saved["metrics"]["follow_up_gap"] == round(follow["standalone"] - follow["as_asked"], 4)
     assert (tmp_path / "seeds.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from assistant.errors import AssistantError
-from assistant.reader import READER_FILE, Reader, best_spans, load_reader, windows
+from assistant.reader import READER_FILE, Reader, ReaderSpan, best_spans, load_reader, refine_spans, windows
 from assistant.settings import Settings
 
 PASSAGE = (
@@ -59,6 +59,19 @@ def test_best_spans_respect_order_and_length():
     spans = best_spans(start, end, k=3, max_len=3)
     assert spans[0][:2] == (1, 3)  # (1, 0) would score higher but ends before it starts
     assert all(i <= j < i + 3 for i, j, _ in spans)
+
+
+def test_spans_are_whole_words_and_never_the_questions_own_name():
+    text = "Russia’s Deputy Foreign Minister Gregory Karasin told Sputnik Belarus about the Georgian Dream party."
+
+    def refined(question: str, piece: str) -> list[str]:
+        at = text.index(piece)
+        return [text[s.start : s.end] for s in refine_spans(question, text, [ReaderSpan(at, at + len(piece), 1.0)])]
+
+    assert refined("Which party?", "eorgian Dream") == ["Georgian Dream"]  # a word piece widened to the word
+    assert refined("Who did Karasin talk to?", "Sputnik Belarus") == ["Sputnik Belarus"]
+    assert refined("Who did Karasin talk to?", "Gregory Karasin") == []  # the question's own name
+    assert refined("Who is Gregory Karasin?", "Deputy Foreign Minister") == ["Deputy Foreign Minister"]
 
 
 def test_numpy_reader_matches_torch(reader):

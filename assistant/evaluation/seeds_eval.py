@@ -8,12 +8,16 @@ Set format (JSONL, one question a line)::
 
     {"id": "direct-01", "question": "Who is Gregory Karasin?", "answers": ["Deputy Foreign Minister"],
      "article_id": "russia-will-not-withdraw-recognition", "sentence": "Russia’s Deputy Foreign ..."}
-    {"id": "follow-01", "question": "Who did he speak to?", "history": ["Who is Gregory Karasin?"], ...}
+    {"id": "follow-01", "question": "Who did he speak to?", "history": ["Who is Gregory Karasin?"],
+     "standalone": "Who did Gregory Karasin speak to?", ...}
     {"id": "none-01", "question": "How many people live in Abkhazia?", "unanswerable": true}
 
 ``answers`` are matched DrQA-style (normalised substring of the answer text); an answer starting
 with ``re:`` is a case-insensitive regular expression. ``sentence`` (a string or a list of them)
 is the gold evidence; a citation is right when its character range overlaps one of them.
+``standalone`` (follow-ups) is the same question written to stand on its own; it is asked too,
+without history, and ``follow_up_gap`` is how many more of those are answered than of the
+follow-ups as asked (what the conversation layer loses).
 
 Example::
 
@@ -55,6 +59,7 @@ class EvalItem:
     article_id: str = ""
     sentences: list[str] = field(default_factory=list)
     unanswerable: bool = False
+    standalone: str = ""  # for a follow-up: the same question written to stand alone
 
     @property
     def category(self) -> str:
@@ -78,6 +83,7 @@ def load_set(path: str | Path) -> list[EvalItem]:
             article_id=d.get("article_id", ""),
             sentences=[sent] if isinstance(sent, str) else list(sent),
             unanswerable=bool(d.get("unanswerable", False)),
+            standalone=d.get("standalone", ""),
         )
         if not item.unanswerable and not (item.answers and item.article_id and item.sentences):
             raise ValueError(f"{path}:{n}: {item.id} needs answers, article_id and sentence, or unanswerable")
@@ -162,6 +168,9 @@ def evaluate(assistant, items: list[EvalItem]) -> dict:
                 )
             ]
             row["gold_rank"] = first_rank([h.chunk_id for h in hits], set(good))
+            if item.standalone:  # the same question asked on its own, for the follow-up gap
+                alone = assistant.ask(item.standalone)
+                row["standalone_correct"] = (not alone.abstained) and matches(alone.text, item.answers)
         rows.append(row)
     return {"metrics": _metrics(rows), "rows": rows}
 
@@ -201,6 +210,13 @@ def _metrics(rows: list[dict]) -> dict:
     for cat in sorted({r["category"] for r in rows}):
         sub = [r for r in rows if r["category"] == cat]
         m["by_category"][cat] = {"n": len(sub), "accuracy": _mean([r["correct"] for r in sub])}
+    paired = [r for r in ans if "standalone_correct" in r]
+    if paired:
+        as_asked = _mean([r["answer_correct"] for r in paired])
+        alone = _mean([r["standalone_correct"] for r in paired])
+        # > 0: follow-ups lose answers the same questions asked on their own get right.
+        m["follow_up"] = {"n": len(paired), "as_asked": as_asked, "standalone": alone}
+        m["follow_up_gap"] = round(alone - as_asked, 4)
     return m
 
 
@@ -243,6 +259,13 @@ def format_table(metrics: dict, thresholds: dict[str, dict[str, float]]) -> str:
         lines.append(f"{n:<24}{metrics[n]:>9.3f}  {lim_s}")
     lat = metrics["latency_ms"]
     lines.append(f"{'latency p50 / p95 ms':<24}{lat['p50']:>9.1f}  / {lat['p95']:.1f}")
+    if "follow_up" in metrics:
+        f = metrics["follow_up"]
+        lim = thresholds["max"].get("follow_up_gap")
+        lines.append(
+            f"{'follow_up_gap':<24}{metrics['follow_up_gap']:>9.3f}  {f'<= {lim}' if lim is not None else ''}"
+            f"  (follow-ups {f['as_asked']:.2f} as asked vs {f['standalone']:.2f} written standalone, n={f['n']})"
+        )
     lines.append("")
     lines.append("accuracy by category: " + ", ".join(
         f"{c} {v['accuracy']:.2f} (n={v['n']})" for c, v in metrics["by_category"].items()

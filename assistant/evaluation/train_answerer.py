@@ -192,11 +192,11 @@ HANDSET_SENTENCE = {
     },
     "bias": -4.2,
 }
-USE_HANDSET = False
 
 
-def fit_sentence(questions: list[Question]) -> dict:
-    if USE_HANDSET:
+def fit_sentence(questions: list[Question], handset: bool = False) -> dict:
+    """Logistic sentence model over FEATURES (``handset``: the hand-set weights above instead)."""
+    if handset:
         return {"features": list(FEATURES), "weights": dict(HANDSET_SENTENCE["weights"]), "bias": -4.2, "handset": True}
     rows, ys = [], []
     for q in questions:
@@ -424,7 +424,10 @@ def plot_reliability(table: list[dict], ece: float, path: Path, baseline: list[d
 
 
 def cross_validate(
-    questions: list[Question], k_folds: int = FOLDS, conf_features: tuple[str, ...] = CONF_FEATURES
+    questions: list[Question],
+    k_folds: int = FOLDS,
+    conf_features: tuple[str, ...] = CONF_FEATURES,
+    handset: bool = False,
 ) -> dict:
     """Held-out predictions for every question, each from models fitted on the other folds."""
     folds = group_folds(questions, k_folds)
@@ -437,7 +440,7 @@ def cross_validate(
     for k in range(k_folds):
         train = [q for q, f in zip(questions, folds) if f != k]
         test_idx = np.flatnonzero(folds == k)
-        sent = fit_sentence(train)
+        sent = fit_sentence(train, handset)
         conf = fit_confidence(sent, train, conf_features)
         span_data = span_rows(train)
         span = fit_span(span_data)
@@ -505,8 +508,6 @@ def main(argv: list[str] | None = None) -> int:
     from ..embedding import Embedder
 
     np.random.seed(SEED)
-    global USE_HANDSET
-    USE_HANDSET = args.handset_sentence
     embedder = Embedder.load()
     reader, keep = None, None
     if args.reader:
@@ -527,9 +528,9 @@ def main(argv: list[str] | None = None) -> int:
             args.cache = CACHE / f"answerer-train-reader-{args.reader_holdout_fold}-{args.limit}.pkl"
     questions = build_dataset(args.data, args.cache, embedder, reader=reader, keep=keep, limit=args.limit)
     print(f"{len(questions)} questions", flush=True)
-    cv = cross_validate(questions, args.folds, conf_features)
+    cv = cross_validate(questions, args.folds, conf_features, args.handset_sentence)
     # Ship: fit on everything; Platt on the held-out (cross-validated) scores.
-    sent = fit_sentence(questions)
+    sent = fit_sentence(questions, args.handset_sentence)
     conf = fit_confidence(sent, questions, conf_features)
     span_data = span_rows(questions)
     span = fit_span(span_data)
