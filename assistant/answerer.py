@@ -71,7 +71,6 @@ FEATURES = (
     "type_missing",
     "reader_sent",
     "reader_top",
-    "reader_mass",
 )
 CONF_FEATURES = (
     "share",
@@ -264,30 +263,18 @@ def raw_candidates(question: QuestionInfo, q_vec: np.ndarray, hits: list[Hit], i
 def add_reader_features(cands: list[Candidate], readings: list[tuple[Chunk, PassageReading]]) -> None:
     """``reader_sent``: the reader's best span inside the sentence minus its passage's null score
     (scaled; -1 when the sentence was not read or holds no span); ``reader_top``: 1 for the sentence
-    holding the best span of all; ``reader_mass``: the share of the reader's probability (over its
-    top spans and "no answer") that falls on spans inside the sentence; ``reader_span``: that best
-    span, in sentence offsets."""
+    holding the best span of all; ``reader_span``: that best span, in sentence offsets."""
     best: dict[tuple[str, int], ReaderSpan] = {}
     scores: dict[tuple[str, int], float] = {}
-    mass: dict[tuple[str, int], float] = {}
     for chunk, reading in readings:
-        if reading.spans:
-            top_score = max(reading.null, reading.spans[0].score)
-            weights = np.exp(np.array([sp.score for sp in reading.spans]) - top_score)
-            weights /= weights.sum() + math.exp(reading.null - top_score)
-            starts = np.array([sp.start for sp in reading.spans])
-            ends = np.array([sp.end for sp in reading.spans])
         for c in cands:
             s = c.sentence
             if s.article_id != chunk.article_id or s.start < chunk.start or s.end > chunk.end:
                 continue
-            key = (s.article_id, s.start)
-            if reading.spans:
-                inside = (starts >= s.start - chunk.start) & (ends <= s.end - chunk.start)
-                mass[key] = max(mass.get(key, 0.0), float(weights[inside].sum()))
             sp = reading.best_in(s.start - chunk.start, s.end - chunk.start)
             if sp is None:
                 continue
+            key = (s.article_id, s.start)
             z = sp.score - reading.null
             if z > scores.get(key, -1e9):
                 scores[key] = z
@@ -298,7 +285,6 @@ def add_reader_features(cands: list[Candidate], readings: list[tuple[Chunk, Pass
         z = scores.get(key)
         c.features["reader_sent"] = max(-1.0, min(1.0, z / READER_SCALE)) if z is not None else -1.0
         c.features["reader_top"] = 1.0 if key == top else 0.0
-        c.features["reader_mass"] = mass.get(key, 0.0)
         c.reader_span = best.get(key)
 
 

@@ -144,28 +144,3 @@ def test_missing_reader_is_a_clear_error(tmp_path, seeds_index, embedder):
             embedder=embedder,
             settings=Settings.from_env(index_dir=seeds_index, reader=str(tmp_path / "nope.safetensors")),
         )
-
-
-def test_reader_features_share_the_readers_probability_between_sentences():
-    from assistant.answerer import Candidate, add_reader_features
-    from assistant.reader import PassageReading
-    from assistant.records import Chunk, Sentence
-    from assistant.retrieval import Hit
-
-    first, second = "Russia recognized Abkhazia in 2008.", " Talks were held in Geneva."
-    text = first + second
-    chunk = Chunk(1, "a", 100, 100 + len(text), text)
-    cands = [
-        Candidate(Sentence("a", 100, 100 + len(first), first), Hit(1, 1.0), 0),
-        Candidate(Sentence("a", 100 + len(first) + 1, 100 + len(text), second.strip()), Hit(1, 1.0), 0),
-    ]
-    geneva = text.index("Geneva")
-    reading = PassageReading(
-        null=1.0, spans=[ReaderSpan(geneva, geneva + 6, 5.0), ReaderSpan(0, 6, 2.0), ReaderSpan(30, 34, 1.0)]
-    )
-    add_reader_features(cands, [(chunk, reading)])
-    a, b = (c.features for c in cands)
-    assert b["reader_mass"] > 0.9 > a["reader_mass"] > 0  # most of the probability is on "Geneva"
-    assert a["reader_mass"] + b["reader_mass"] < 1  # "no answer" keeps its share
-    assert (a["reader_top"], b["reader_top"]) == (0.0, 1.0)
-    assert cands[1].reader_span.start == second.strip().index("Geneva")

@@ -95,7 +95,6 @@ def _upgrade(questions: list[Question]) -> list[Question]:
         for c in q.cands:  # caches written before the reader existed
             if "reader_sent" not in c.features:
                 c.features["reader_sent"], c.features["reader_top"] = -1.0, 0.0
-            c.features.setdefault("reader_mass", 0.0)
             if not hasattr(c, "reader_span"):
                 c.reader_span = None
         if q.cands:  # cheap: recomputed so the cache follows spans.typed_span_evidence
