@@ -347,10 +347,10 @@ class ExtractiveAnswerer:
             rule = self.span(cand.sentence.text, question)
             if rule is not None and rule.start < sp.end and sp.start < rule.end:
                 return rule
-        if question.answer_type == LIST:  # the reader may pick one item of a list: take the whole list
+        if question.answer_type == LIST:  # the reader may pick part of a list: take the whole list
             for ls in list_spans(cand.sentence.text):
-                if ls.start <= sp.start and sp.end <= ls.end:
-                    return ls
+                if ls.start < sp.end and sp.start < ls.end:  # "transport and trade ties" → the list + "ties"
+                    return Span(min(ls.start, sp.start), max(ls.end, sp.end), ls.kind, ls.score)
         return Span(sp.start, sp.end, "READER", sp.score)
 
     def read(self, question: str, hits: list[Hit], index: Index, cands: list[Candidate]) -> None:

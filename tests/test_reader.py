@@ -133,6 +133,8 @@ def test_seed_answer_spans_use_the_reader(seeds_assistant):
     ans = seeds_assistant.ask("Which states recognize Abkhazia?")  # a list question: the whole list
     a, b = ans.span
     assert ans.text[a:b] == "Russia, Nicaragua and Nauru"
+    ans = seeds_assistant.ask("What ties were restored?")  # the reader's "transport and trade ties" + the list
+    assert ans.span_text == "humanitarian, transport and trade ties"
 
 
 def test_missing_reader_is_a_clear_error(tmp_path, seeds_index, embedder):
