@@ -61,7 +61,7 @@ def _print_answer(ans, color: bool) -> None:
     for n, c in enumerate(ans.citations, 1):
         meta = ", ".join(x for x in (c.author, c.date) if x)
         print(f"[{n}] {c.title}{f' ({meta})' if meta else ''} — {c.article_id} chars {c.start}-{c.end}")
-        print(f"    “{c.quote}”")
+        print(f"    {c.quote}" if c.has_own_quotes else f"    “{c.quote}”")
     for note in ans.notes:
         print(f"{dim}note: {note}{reset}")
 

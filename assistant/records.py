@@ -61,8 +61,18 @@ class Citation:
     score: float
     author: str = ""
 
+    @property
+    def has_own_quotes(self) -> bool:
+        """The quote opens or closes with a quotation mark of its own (reported speech): shown
+        as it is, not wrapped in another pair."""
+        q = self.quote.strip()
+        return bool(q) and (q[0] in _QUOTE_MARKS or q[-1] in _QUOTE_MARKS)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+_QUOTE_MARKS = "\"“”‘’«»'"
 
 
 @dataclass

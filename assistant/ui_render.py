@@ -147,7 +147,8 @@ def citation_item_html(answer: Answer, citation: Citation, n: int, article: Arti
     )
     # The answer sentence is the first quote: do not print it twice.
     same = n == 0 and not answer.abstained and citation.quote == answer.text
-    quote = "" if same else f'<q class="aa-q">{_text(citation.quote)}</q>'
+    tag = "span" if citation.has_own_quotes else "q"  # <q> adds quotation marks around it
+    quote = "" if same else f'<{tag} class="aa-q">{_text(citation.quote)}</{tag}>'
     hint = ' · <span class="aa-hint">the sentence above; open to see it in its paragraph</span>' if same else ""
     return (
         f'<li class="aa-cite"><details><summary><span class="aa-num">{n + 1}</span>'

@@ -23,6 +23,9 @@ def test_ask_prints_answer_span_and_numbered_citations(seeds_index):
     assert "[1] Russia will not withdraw its recognition" in r.stdout
     assert "Wednesday, November 23" in r.stdout
     assert "Traceback" not in r.stderr
+    r = run("ask", "What ties were restored?", "--index", str(seeds_index))
+    assert "    “We are pleased we have restored" in r.stdout  # reported speech keeps its own quotation marks
+    assert "““" not in r.stdout
 
 
 def test_ask_json_and_info(seeds_index):

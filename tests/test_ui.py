@@ -282,3 +282,16 @@ def test_quotes_are_highlighted_by_offsets_not_by_search():
     stale = _answer(art, second, second + len("The base has 42 rooms."))
     stale.citations[0].start += 1
     assert "out of date" in sources_html(stale, {"twice": art})
+
+
+def test_reported_speech_is_not_wrapped_in_a_second_pair_of_quotes():
+    text = "Intro.\n\n“We are pleased,” Karasin said. Russia simplified visas."
+    art = Article("speech", "Speech", text)
+    said = text.index("“We")
+    plain = text.index("Russia simplified")
+    ans = _answer(art, said, said + len("“We are pleased,” Karasin said."), abstained=True)
+    ans.citations.append(Citation("speech", "Speech", "", "", plain, len(text), text[plain:], 0.5))
+    page = answer_html(ans, {"speech": art})
+    assert '<span class="aa-q">“We are pleased,” Karasin said.</span>' in page  # its own marks only
+    assert '<q class="aa-q">Russia simplified visas.</q>' in page  # <q> adds the marks
+    assert ans.citations[0].has_own_quotes and not ans.citations[1].has_own_quotes
