@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .answerer import ExtractiveAnswerer
 from .conversation import Conversation, Turn, normalise_history, plan_query
-from .embedding import Embedder
+from .embedding import BUNDLED_SHA256, Embedder
 from .errors import AssistantError, EmptyQuestionError, IndexMismatchError
 from .index import Index
 from .index_dir import IndexDir, rebuild_hint
@@ -71,8 +71,12 @@ class Assistant:
     def __init__(self, index: Index, embedder: Embedder, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.from_env(index_dir=index.folder.path)
         self.embedder = embedder
+        # The reader is the bundled encoder with fine-tuned upper layers: when the embedder holds that
+        # encoder in NumPy, the reader shares its embeddings and lower layers.
+        fast = getattr(embedder, "fast", None)
+        bundled = fast if fast is not None and embedder.spec.weights_sha256 == BUNDLED_SHA256 else None
         self.answerer = ExtractiveAnswerer(
-            reader=load_reader(self.settings.reader), reader_passages=self.settings.reader_passages
+            reader=load_reader(self.settings.reader, share=bundled), reader_passages=self.settings.reader_passages
         )
         self._lock = threading.RLock()
         self._failed_generation: str | None = None

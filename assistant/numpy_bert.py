@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 from pathlib import Path
 
@@ -74,6 +75,25 @@ def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.n
     return (x - mu) / np.sqrt(var + eps) * w + b
 
 
+def _layer(w: dict[str, np.ndarray], i: int) -> tuple:
+    """Encoder layer ``i`` of a state dict, with the matrices transposed for ``x @ W``."""
+    p = f"encoder.layer.{i}."
+    qkv_w = np.concatenate([w[p + f"attention.self.{n}.weight"] for n in ("query", "key", "value")]).T
+    qkv_b = np.concatenate([w[p + f"attention.self.{n}.bias"] for n in ("query", "key", "value")])
+    return (
+        np.ascontiguousarray(qkv_w),
+        qkv_b,
+        np.ascontiguousarray(w[p + "attention.output.dense.weight"].T),
+        w[p + "attention.output.dense.bias"],
+        (w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"]),
+        np.ascontiguousarray(w[p + "intermediate.dense.weight"].T),
+        w[p + "intermediate.dense.bias"],
+        np.ascontiguousarray(w[p + "output.dense.weight"].T),
+        w[p + "output.dense.bias"],
+        (w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"]),
+    )
+
+
 class NumpyBert:
     """Tokenizer + BERT encoder + mean pooling + normalisation, in NumPy (float32)."""
 
@@ -91,25 +111,18 @@ class NumpyBert:
         self.token_types = w["embeddings.token_type_embeddings.weight"]
         self.token_type0 = self.token_types[0]
         self.emb_ln = (w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
-        self.layers = []
-        for i in range(int(config["num_hidden_layers"])):
-            p = f"encoder.layer.{i}."
-            qkv_w = np.concatenate([w[p + f"attention.self.{n}.weight"] for n in ("query", "key", "value")]).T
-            qkv_b = np.concatenate([w[p + f"attention.self.{n}.bias"] for n in ("query", "key", "value")])
-            self.layers.append(
-                (
-                    np.ascontiguousarray(qkv_w),
-                    qkv_b,
-                    np.ascontiguousarray(w[p + "attention.output.dense.weight"].T),
-                    w[p + "attention.output.dense.bias"],
-                    (w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"]),
-                    np.ascontiguousarray(w[p + "intermediate.dense.weight"].T),
-                    w[p + "intermediate.dense.bias"],
-                    np.ascontiguousarray(w[p + "output.dense.weight"].T),
-                    w[p + "output.dense.bias"],
-                    (w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"]),
-                )
-            )
+        self.layers = [_layer(w, i) for i in range(int(config["num_hidden_layers"]))]
+
+    def with_layers(self, weights: dict[str, np.ndarray], tokenizer, max_seq_length: int | None = None) -> NumpyBert:
+        """A model that shares this one's embeddings and layers except the encoder layers that
+        ``weights`` replaces (e.g. a reader's fine-tuned upper layers); arrays are not copied."""
+        out = copy.copy(self)
+        out.tokenizer = tokenizer
+        out.max_seq_length = max_seq_length or self.max_seq_length
+        out._threads = None
+        replaced = {int(k.split(".")[2]) for k in weights if k.startswith("encoder.layer.")}
+        out.layers = [_layer(weights, i) if i in replaced else layer for i, layer in enumerate(self.layers)]
+        return out
 
     @classmethod
     def load(cls, folder: str | Path) -> NumpyBert:

@@ -70,22 +70,23 @@ class PassageReading:
         return None
 
 
-def load_reader(name: str | None) -> Reader | None:
+def load_reader(name: str | None, share: NumpyBert | None = None) -> Reader | None:
     """The reader a setting names: ``"bundled"`` (the shipped file), ``"none"``/``""`` (no reader),
-    or a path to a reader file. Loaded once per process and shared (it is read-only)."""
+    or a path to a reader file. Loaded once per process and shared (it is read-only). ``share``:
+    the bundled encoder, already loaded by the embedder (see :meth:`Reader.load`)."""
     if not name or name.lower() in {"none", "off", "false", "0"}:
         return None
-    return _load_file(str(READER_FILE) if name == "bundled" else str(Path(name).expanduser().resolve()))
+    return _load_file(str(READER_FILE) if name == "bundled" else str(Path(name).expanduser().resolve()), share)
 
 
 @lru_cache(maxsize=4)
-def _load_file(path: str) -> Reader:
+def _load_file(path: str, share: NumpyBert | None = None) -> Reader:
     if not Path(path).is_file():
         raise ModelError(
             f"reader file not found: {path} (set the reader to 'bundled', 'none' or a file "
             "written by python -m assistant.evaluation.train_reader; ASSISTANT_READER or --reader)"
         )
-    reader = Reader.load(path)
+    reader = Reader.load(path, share=share)
     if reader.meta.get("base_sha256") not in (None, BUNDLED_SHA256):
         raise ModelError(f"reader file {path} was trained on another base model than the bundled one")
     return reader
@@ -138,9 +139,15 @@ class Reader:
         self.refine = True
 
     @classmethod
-    def load(cls, path: str | Path | None = None, base: str | Path | None = None) -> Reader:
-        """Load the shipped reader (or ``path``) over the bundled encoder (or ``base``)."""
+    def load(
+        cls, path: str | Path | None = None, base: str | Path | None = None, share: NumpyBert | None = None
+    ) -> Reader:
+        """Load the shipped reader (or ``path``) over the bundled encoder (or ``base``).
+
+        ``share``: the bundled encoder already loaded (the embedder's NumPy model); its embeddings
+        and frozen layers are used as they are instead of being read a second time (about 60 MB)."""
         from safetensors import safe_open
+        from tokenizers import Tokenizer
 
         from .embedding import bundled_model_path
 
@@ -150,21 +157,19 @@ class Reader:
         with safe_open(str(path), framework="numpy") as f:
             meta = json.loads((f.metadata() or {}).get("reader", "{}"))
             tuned = {k: f.get_tensor(k).astype(np.float32) for k in f.keys()}
+        head_w, head_b = tuned.pop("qa_head.weight").T.copy(), tuned.pop("qa_head.bias")
         base_path = Path(base) if base else bundled_model_path()
+        config = json.loads((base_path / "config.json").read_text())
+        tok = Tokenizer.from_file(str(base_path / "tokenizer.json"))  # its own: the reader changes its settings
+        tok.no_padding()
+        max_len = int(config.get("max_position_embeddings", 512))
+        if share is not None:
+            return cls(share.with_layers(tuned, tok, max_len), head_w, head_b, meta)
         from safetensors.numpy import load_file
 
-        weights = load_file(str(base_path / "model.safetensors"))
-        weights = {k.removeprefix("bert."): v for k, v in weights.items()}
-        for k, v in tuned.items():
-            if not k.startswith("qa_head."):
-                weights[k] = v
-        config = json.loads((base_path / "config.json").read_text())
-        from tokenizers import Tokenizer
-
-        tok = Tokenizer.from_file(str(base_path / "tokenizer.json"))
-        tok.no_padding()
-        bert = NumpyBert(weights, config, tok, int(config.get("max_position_embeddings", 512)))
-        return cls(bert, tuned["qa_head.weight"].T.copy(), tuned["qa_head.bias"], meta)
+        weights = {k.removeprefix("bert."): v for k, v in load_file(str(base_path / "model.safetensors")).items()}
+        weights.update(tuned)
+        return cls(NumpyBert(weights, config, tok, max_len), head_w, head_b, meta)
 
     def read(self, question: str, passages: list[str], batch: int = 8) -> list[PassageReading]:
         """Read each passage; spans are character offsets into that passage."""

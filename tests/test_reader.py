@@ -146,3 +146,15 @@ def test_missing_reader_is_a_clear_error(tmp_path, seeds_index, embedder):
             embedder=embedder,
             settings=Settings.from_env(index_dir=seeds_index, reader=str(tmp_path / "nope.safetensors")),
         )
+
+
+def test_the_assistants_reader_shares_the_embedders_weights(seeds_assistant, reader):
+    shared = seeds_assistant.answerer.reader
+    fast = seeds_assistant.embedder.fast
+    assert shared is not reader and fast is not None
+    assert np.shares_memory(shared.bert.word, fast.word)  # read once, not twice
+    assert shared.bert.tokenizer is not fast.tokenizer  # the reader's settings stay its own
+    a = reader.read("Where were the talks held?", [PASSAGE])[0]
+    b = shared.read("Where were the talks held?", [PASSAGE])[0]
+    assert (b.spans[0].start, b.spans[0].end) == (a.spans[0].start, a.spans[0].end)
+    assert abs(b.null - a.null) < 1e-4 and abs(b.spans[0].score - a.spans[0].score) < 1e-4
