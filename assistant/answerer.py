@@ -300,8 +300,7 @@ class ExtractiveAnswerer:
         self.model = model or load_model()
         self.reader = reader
         self.reader_passages = reader_passages
-        part = "reader" if reader is not None and "reader" in self.model else None
-        m = self.model[part] if part else self.model
+        m = self.model["reader"] if reader is not None and "reader" in self.model else self.model
         self.weights, self.bias = _linear(m.get("sentence", m), FEATURES)
         # The base (no-reader) sentence model; a reader section may take its confidence from it.
         self.base_weights, self.base_bias = _linear(self.model.get("sentence", self.model), FEATURES)
@@ -377,9 +376,16 @@ class ExtractiveAnswerer:
             c.logit, c.share = z, p
         out = sorted(cands, key=lambda c: -c.logit)
         out[0].features["bm25_norm_top"] = max(c.features["bm25_norm"] for c in out[:3])
-        if self.base_confidence:  # the base model's best score among the candidates
-            out[0].features["base_top"] = float((self.base_bias + x @ self.base_weights).max())
+        if self.base_confidence:
+            out[0].features["base_top"] = self.base_top(cands, x)
         return out
+
+    def base_top(self, cands: list[Candidate], x: np.ndarray | None = None) -> float:
+        """The base (no-reader) sentence model's best score among ``cands`` (``x``: their FEATURES
+        rows, when already built): what a ``"confidence": "base"`` reader section calibrates."""
+        if x is None:
+            x = np.array([[c.features[f] for f in FEATURES] for c in cands])
+        return float((self.base_bias + x @ self.base_weights).max())
 
     def span(self, sentence: str, question: QuestionInfo) -> Span | None:
         """The focused answer span inside ``sentence`` (offsets into it), or None."""

@@ -166,7 +166,7 @@ class NumpyBert:
             x = _layer_norm(_gelu(x @ i_w + i_b) @ f_w + f_b + x, *ln2, self.eps)
         return x
 
-    def _one_blas_thread(self):
+    def one_blas_thread(self):
         """BLAS on one thread for these small products: threaded OpenBLAS spins, and on a busy
         2-core machine that made one question 10× slower."""
         try:
@@ -182,7 +182,7 @@ class NumpyBert:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        with self._one_blas_thread():
+        with self.one_blas_thread():
             return self._encode(texts, out)
 
     def _encode(self, texts: list[str], out: np.ndarray) -> np.ndarray:

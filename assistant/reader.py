@@ -136,7 +136,6 @@ class Reader:
         vocab = bert.tokenizer.get_vocab()
         self.cls_id, self.sep_id = vocab["[CLS]"], vocab["[SEP]"]
         bert.tokenizer.no_truncation()
-        self.refine = True
 
     @classmethod
     def load(
@@ -195,7 +194,7 @@ class Reader:
                 ids[i, : len(r[1])] = r[1]
                 types[i, : len(r[2])] = r[2]
                 mask[i, : len(r[1])] = 1
-            with self.bert._one_blas_thread():
+            with self.bert.one_blas_thread():
                 hidden = self.bert.hidden_states(ids, mask, types)
             logits = hidden @ self.head_w + self.head_b  # (b, seq, 2)
             for i, (p, _ids, _, off, offs) in enumerate(part):
@@ -206,8 +205,7 @@ class Reader:
                 for a, b, score in best_spans(st[off : off + n], en[off : off + n]):
                     found[p].append(ReaderSpan(offs[a][0], offs[b][1], score))
         for p, spans in enumerate(found):
-            if self.refine:
-                spans = refine_spans(question, passages[p], spans)
+            spans = refine_spans(question, passages[p], spans)
             best: dict[tuple[int, int], ReaderSpan] = {}
             for sp in spans:
                 if (sp.start, sp.end) not in best or best[(sp.start, sp.end)].score < sp.score:
