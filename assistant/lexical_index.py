@@ -1,5 +1,8 @@
 """BM25 search over chunk texts (title + text) with bm25s and a Snowball stemmer.
 
+bm25s builds the index; a saved index is read back by :class:`SavedBM25` with NumPy alone,
+so answering questions never imports bm25s or SciPy (a quarter of a new process's start-up).
+
 Example::
 
     from assistant.lexical_index import LexicalIndex
@@ -16,6 +19,51 @@ from pathlib import Path
 import numpy as np
 
 from .terms import content_terms, content_terms_batch
+
+_SCORE_FILES = ("data", "indices", "indptr")
+
+
+class SavedBM25:
+    """A bm25s index as saved on disk (precomputed per-term scores in CSC form), read and
+    scored with NumPy: the subset of ``bm25s.BM25`` the assistant uses."""
+
+    def __init__(self, params: dict, vocab_dict: dict[str, int], scores: dict) -> None:
+        self.params = params
+        self.vocab_dict = vocab_dict
+        self.scores = scores
+
+    @classmethod
+    def load(cls, folder: Path) -> SavedBM25:
+        folder = Path(folder)
+        params = json.loads((folder / "params.index.json").read_text())
+        method = params.get("method", "lucene")
+        if method not in ("lucene", "robertson", "atire"):  # BM25L/BM25+ add non-occurrence scores
+            raise ValueError(f"unsupported BM25 variant {method!r} in {folder}")
+        vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
+        scores: dict = {k: np.load(folder / f"{k}.csc.index.npy", allow_pickle=False) for k in _SCORE_FILES}
+        scores["num_docs"] = int(params["num_docs"])
+        return cls(params, vocab, scores)
+
+    def save(self, folder: str, allow_pickle: bool = False) -> None:
+        """Write the files ``bm25s.BM25.save`` writes (never pickles)."""
+        folder_path = Path(folder)
+        folder_path.mkdir(parents=True, exist_ok=True)
+        for k in _SCORE_FILES:
+            np.save(folder_path / f"{k}.csc.index.npy", self.scores[k], allow_pickle=False)
+        (folder_path / "vocab.index.json").write_text(json.dumps(self.vocab_dict), encoding="utf-8")
+        (folder_path / "params.index.json").write_text(json.dumps(self.params, indent=4))
+
+    def get_scores(self, terms: list[str]) -> np.ndarray:
+        """BM25 score of every document for ``terms`` (each must be in ``vocab_dict``), as
+        ``bm25s.BM25.get_scores`` computes it: the terms' precomputed scores summed per document."""
+        data, indices, indptr = (self.scores[k] for k in _SCORE_FILES)
+        out = np.zeros(self.scores["num_docs"], dtype=np.dtype(self.params.get("dtype", "float32")))
+        for t in terms:
+            i = self.vocab_dict[t]
+            if i + 1 >= len(indptr):  # in the vocabulary but in no document ("")
+                continue
+            np.add.at(out, indices[indptr[i] : indptr[i + 1]], data[indptr[i] : indptr[i + 1]])
+        return out
 
 
 class LexicalIndex:
@@ -50,13 +98,11 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
-        import bm25s
-
         folder = Path(folder)
         ids = np.load(folder / "ids.npy", allow_pickle=False)
         if len(ids) == 0:
-            return cls(bm25s.BM25(), ids)
-        return cls(bm25s.BM25.load(str(folder), allow_pickle=False), ids)
+            return cls(SavedBM25({}, {}, {}), ids)
+        return cls(SavedBM25.load(folder), ids)
 
     def save(self, folder: Path) -> None:
         folder = Path(folder)
@@ -94,7 +140,7 @@ class LexicalIndex:
     def all_scores(self, terms: list[str]) -> np.ndarray | None:
         """The BM25 score of every document (row order of ``self.ids``); None when no term is known."""
         vocab = getattr(self.bm25, "vocab_dict", None) or {}
-        terms = [t for t in terms if t in vocab]
+        terms = [t for t in terms if t and t in vocab]  # bm25s keeps "" in its vocabulary, unindexed
         if not terms or len(self.ids) == 0:
             return None
         return np.asarray(self.bm25.get_scores(terms), dtype=np.float32)

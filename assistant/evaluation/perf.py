@@ -280,7 +280,7 @@ def synthetic_texts(n: int, words: int = 80, vocab: int = 50_000, seed: int = 2)
 
 _LOAD_CHILD = """
 import sys
-import bm25s, faiss  # imported before measuring: only the index's own memory counts
+import faiss  # imported before measuring: only the index's own memory counts
 from assistant.evaluation.perf import rss_bytes
 from assistant.dense_index import DenseIndex
 from assistant.lexical_index import LexicalIndex
