@@ -41,7 +41,10 @@ class SavedBM25:
             raise ValueError(f"unsupported BM25 variant {method!r} in {folder}")
         vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
         scores: dict = {k: np.load(folder / f"{k}.csc.index.npy", allow_pickle=False) for k in _SCORE_FILES}
-        scores["num_docs"] = int(params["num_docs"])
+        # Every document holds a token (an empty chunk is indexed as "\x00"), so the last
+        # document id + 1 is the count when an older bm25s did not record it.
+        last = int(scores["indices"].max()) + 1 if scores["indices"].size else 0
+        scores["num_docs"] = int(params.get("num_docs") or last)
         return cls(params, vocab, scores)
 
     def save(self, folder: str, allow_pickle: bool = False) -> None:
