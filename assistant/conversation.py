@@ -167,7 +167,10 @@ def names(text: str) -> list[str]:
     for m in _NAME.finditer(text):
         toks = m.group(0).split()
         at_start = bool(_SENTENCE_START.search(text[: m.start()]))
-        while toks and (toks[0].lower() in STOPWORDS or (at_start and len(toks) == 1 and toks[0].lower() in _COMMON)):
+        while toks and (
+            (first := toks[0].lower().replace("’", "'")) in STOPWORDS
+            or (at_start and len(toks) == 1 and first in _COMMON)
+        ):
             toks = toks[1:]
             at_start = False
         if toks:

@@ -113,6 +113,19 @@ def test_follow_up_borrows_names_from_earlier_questions():
     assert "karasin" in plan.terms
 
 
+def test_a_sentence_opening_with_a_typographic_contraction_names_no_one():
+    """ "It’s" (curly apostrophe, as news text writes it) is not a name a pronoun could stand for."""
+    history = [
+        {"role": "user", "content": "Who said that reviewing the recognition is impossible today?"},
+        {
+            "role": "assistant",
+            "content": "It’s impossible today, it’s a new regional reality,” Karasin told Sputnik Belarus.",
+        },
+    ]
+    plan = plan_query("Why does he think so?", normalise_history(history))
+    assert plan.resolved == "Why does Karasin think so?"
+
+
 def test_follow_up_borrows_from_earlier_answers():
     history = [
         {"role": "user", "content": "Who is Russia's deputy foreign minister?"},
