@@ -525,8 +525,9 @@ def main(argv: list[str] | None = None) -> int:
                 return fold_of[prefix + item.group] == args.reader_holdout_fold
 
         if args.cache == CACHE / "answerer-train.pkl":
-            # v2: spans cleaned by reader.refine_spans (a cache of older reader features would be reused silently)
-            args.cache = CACHE / f"answerer-train-reader-v2-{args.reader_holdout_fold}-{args.limit}.pkl"
+            # v3: spans cleaned by reader.refine_spans, names compared across apostrophes and possessives
+            # (a cache of older reader features would be reused silently)
+            args.cache = CACHE / f"answerer-train-reader-v3-{args.reader_holdout_fold}-{args.limit}.pkl"
     questions = build_dataset(args.data, args.cache, embedder, reader=reader, keep=keep, limit=args.limit)
     print(f"{len(questions)} questions", flush=True)
     cv = cross_validate(questions, args.folds, conf_features, args.handset_sentence)
