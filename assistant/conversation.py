@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import HistoryError
-from .terms import STOPWORDS, content_terms, stem, words
+from .terms import STOPWORDS, content_terms, fold, stem, words
 
 # --- tunables (coarse on purpose: they must hold on any collection) ---------------------------
 QUESTION_COPIES = 4  # BM25 copies of each term of the question itself
@@ -167,10 +167,7 @@ def names(text: str) -> list[str]:
     for m in _NAME.finditer(text):
         toks = m.group(0).split()
         at_start = bool(_SENTENCE_START.search(text[: m.start()]))
-        while toks and (
-            (first := toks[0].lower().replace("’", "'")) in STOPWORDS
-            or (at_start and len(toks) == 1 and first in _COMMON)
-        ):
+        while toks and ((first := fold(toks[0])) in STOPWORDS or (at_start and len(toks) == 1 and first in _COMMON)):
             toks = toks[1:]
             at_start = False
         if toks:

@@ -25,7 +25,8 @@ _SCORE_FILES = ("data", "indices", "indptr")
 
 class SavedBM25:
     """A bm25s index as saved on disk (precomputed per-term scores in CSC form), read and
-    scored with NumPy: the subset of ``bm25s.BM25`` the assistant uses."""
+    scored with NumPy: the subset of ``bm25s.BM25`` the assistant uses to answer. Read-only:
+    an index is saved once, right after :meth:`LexicalIndex.build`."""
 
     def __init__(self, params: dict, vocab_dict: dict[str, int], scores: dict) -> None:
         self.params = params
@@ -41,20 +42,8 @@ class SavedBM25:
             raise ValueError(f"unsupported BM25 variant {method!r} in {folder}")
         vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
         scores: dict = {k: np.load(folder / f"{k}.csc.index.npy", allow_pickle=False) for k in _SCORE_FILES}
-        # Every document holds a token (an empty chunk is indexed as "\x00"), so the last
-        # document id + 1 is the count when an older bm25s did not record it.
-        last = int(scores["indices"].max()) + 1 if scores["indices"].size else 0
-        scores["num_docs"] = int(params.get("num_docs") or last)
+        scores["num_docs"] = int(params["num_docs"])
         return cls(params, vocab, scores)
-
-    def save(self, folder: str, allow_pickle: bool = False) -> None:
-        """Write the files ``bm25s.BM25.save`` writes (never pickles)."""
-        folder_path = Path(folder)
-        folder_path.mkdir(parents=True, exist_ok=True)
-        for k in _SCORE_FILES:
-            np.save(folder_path / f"{k}.csc.index.npy", self.scores[k], allow_pickle=False)
-        (folder_path / "vocab.index.json").write_text(json.dumps(self.vocab_dict), encoding="utf-8")
-        (folder_path / "params.index.json").write_text(json.dumps(self.params, indent=4))
 
     def get_scores(self, terms: list[str]) -> np.ndarray:
         """BM25 score of every document for ``terms`` (each must be in ``vocab_dict``), as

@@ -32,7 +32,7 @@ import numpy as np
 from .embedding import BUNDLED_SHA256
 from .errors import ModelError
 from .numpy_bert import NumpyBert
-from .terms import STOPWORDS
+from .terms import STOPWORDS, fold
 
 READER_FILE = Path(__file__).resolve().parent / "data" / "reader.safetensors"
 MAX_QUESTION_TOKENS = 48
@@ -226,7 +226,7 @@ def _word_bounds(text: str, start: int, end: int) -> tuple[int, int]:
 
 def _name_key(word: str) -> str:
     """A name as compared with the question's: "Russia’s" and "Russia's" are "russia"."""
-    return re.sub(r"'s$", "", word.lower().replace("’", "'"))
+    return re.sub(r"'s$", "", fold(word))
 
 
 def refine_spans(question: str, passage: str, spans: list[ReaderSpan]) -> list[ReaderSpan]:

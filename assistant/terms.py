@@ -18,9 +18,14 @@ STOPWORDS = frozenset(
 )
 
 
+def fold(word: str) -> str:
+    """Lower case, with the typographic apostrophe of news text as a plain one ("Russia’s" → "russia's")."""
+    return word.lower().replace("’", "'")
+
+
 def words(text: str) -> list[str]:
     """Lower-cased word tokens (letters and digits; inner apostrophes kept)."""
-    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+    return [fold(w) for w in _WORD.findall(text)]
 
 
 @lru_cache(maxsize=1)

@@ -44,12 +44,7 @@ def test_saved_index_scores_like_bm25s(tmp_path):
     assert loaded.idf("nauru") == built.idf("nauru") < loaded.idf("zeppelin")
 
 
-def test_loaded_index_saves_back_unchanged(tmp_path):
-    _, loaded = _saved(tmp_path)
-    loaded.save(tmp_path / "again")
-    again = LexicalIndex.load(tmp_path / "again")
-    for q in ("Nauru recognized", "visas for Georgians", "Paris"):
-        assert again.search(q, 5)[0].tolist() == loaded.search(q, 5)[0].tolist()
+def test_an_empty_index_saves_and_loads(tmp_path):
     empty = LexicalIndex.build([])
     empty.save(tmp_path / "empty")
     assert len(LexicalIndex.load(tmp_path / "empty")) == 0
