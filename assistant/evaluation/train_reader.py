@@ -1,37 +1,47 @@
-"""Fine-tune the extractive reader on SQuAD tuning data and write ``assistant/data/reader.safetensors``.
+"""Train the extractive reader on SQuAD v1.1 train (+ SQuAD 2.0 tuning folds) → ``assistant/data/reader.safetensors``.
 
-Reproducible (seed 13, one thread order) and evaluated on held-out Wikipedia articles:
-``--holdout-fold k`` trains on the other folds' articles and reports reading figures on fold k;
-without it, every article is used and the shipped file is written.
+One seeded, resumable command (progress bar with ETA; a checkpoint every ``--save-every`` steps
+in ``--checkpoint``; run it again with the same arguments to continue after a stop or a kill):
 
-    python -m assistant.evaluation.train_reader --data ../shared/data --holdout-fold 0 \\
-        --out /tmp/reader-fold0.safetensors --report eval/reports/reader_fold0.json
-    python -m assistant.evaluation.train_reader --data ../shared/data   # the shipped reader
+    python -m assistant.evaluation.training.train_reader --data ../shared/data \\
+        --report eval/reports/reader.json            # the shipped reader (about 2 h on 2 cores)
+    python -m assistant.evaluation.training.train_reader --questions 2000 --out /tmp/r.safetensors  # smoke
 
-Examples: every SQuAD v1.1 and 2.0 tuning question against its gold paragraph (SQuAD 2.0
-unanswerable ones point at [CLS]), plus, for a share of the questions, the best-matching *other*
-paragraph of the same file by BM25, labelled "no answer here", so that the reader's
-``span - null`` score compares passages the way retrieval hands them over. The embeddings and
-the lower ``--freeze`` layers stay as in the bundled model; only the upper layers and the
-start/end head are trained and shipped (float16).
+Training examples (all seeded by ``--seed``):
+- the first ``--questions`` of a seeded shuffle of SQuAD v1.1 **train** (87,599 questions, 442
+  articles, none of them a dev article), each against a window of its gold paragraph that holds
+  the answer (``--train-context`` tokens, placed at random around it);
+- for a ``--negatives`` share of them, the best BM25 paragraph of another article of the training
+  set, labelled "no answer here" (the hard case retrieval hands over);
+- the SQuAD 2.0 tuning questions of the article fold ``--v2-train-fold`` (answerable and
+  unanswerable, the latter pointing at [CLS]); the other fold and all of SQuAD v1.1 dev-tune are
+  never trained on, so the held-out figures (``--report``) are on unseen articles.
+
+All transformer layers (``--freeze 0``; the word embeddings stay as bundled) and a start/end head
+are trained, with bfloat16 autocast on CPUs that have it (``--bf16 auto``), and shipped in float16
+with the base model's sha256.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import random
 import time
 from pathlib import Path
 
 import numpy as np
 
-from ..reader import MAX_CONTEXT_TOKENS, READER_FILE, pair_ids, windows
+from ..reader import MAX_QUESTION_TOKENS, READER_FILE
 from .datasets import DEFAULT_DATA, QAItem, load_squad
-from .metrics import auroc, token_f1
+from .metrics import auroc, exact_match, token_f1
 
 SEED = 13
 FOLDS = 2
+CHECKPOINT = Path("eval/checkpoints/reader")
+Example = tuple[list[int], list[int], int, int]  # ids, token types, start, end (0, 0: no answer)
 
 
 def _fold_of(groups: list[str], k: int = FOLDS, seed: int = SEED) -> dict[str, int]:
@@ -41,53 +51,59 @@ def _fold_of(groups: list[str], k: int = FOLDS, seed: int = SEED) -> dict[str, i
     return {g: i % k for i, g in enumerate(groups)}
 
 
-def load_items(data: Path) -> tuple[dict[str, str], list[QAItem]]:
-    """Paragraph texts by id and all tuning questions (v1.1 and 2.0), each tagged by its group."""
-    texts: dict[str, str] = {}
-    items: list[QAItem] = []
-    for name, tag in (("squad-v1.1", "v11"), ("squad-v2.0", "v20")):
-        arts, its = load_squad(data / name / "dev-tune.json")
-        for a in arts:
-            texts[f"{tag}:{a.id}"] = a.text
-        for it in its:
-            it.article_id = f"{tag}:{it.article_id}"
-            it.group = f"{tag}:{it.group}"
-            items.append(it)
+def load_tagged(path: Path, tag: str) -> tuple[dict[str, str], list[QAItem]]:
+    """Paragraph texts by ``tag:id`` and the questions of one SQuAD file, ids and groups tagged."""
+    arts, items = load_squad(path)
+    texts = {f"{tag}:{a.id}": a.text for a in arts}
+    for it in items:
+        it.article_id = f"{tag}:{it.article_id}"
+        it.group = f"{tag}:{it.group}"
     return texts, items
 
 
-def hard_negatives(texts: dict[str, str], items: list[QAItem]) -> dict[str, str]:
-    """Question id → the best BM25 paragraph of the same file that is not its own."""
+def v2_folds(items: list[QAItem]) -> dict[str, int]:
+    """The article fold (0 or 1) of every SQuAD 2.0 tuning article; the shipped reader trains on one."""
+    return _fold_of([it.group for it in items])
+
+
+def hard_negatives(texts: dict[str, str], items: list[QAItem], k: int = 5) -> dict[str, str]:
+    """Question id → the best BM25 paragraph that is not its own and does not hold its answer."""
     import bm25s
     import Stemmer
 
     stem = Stemmer.Stemmer("english")
+    ids = list(texts)
+    retriever = bm25s.BM25()
+    retriever.index(
+        bm25s.tokenize([texts[i] for i in ids], stopwords="en", stemmer=stem, show_progress=False),
+        show_progress=False,
+    )
+    res, _ = retriever.retrieve(
+        bm25s.tokenize([q.question for q in items], stopwords="en", stemmer=stem, show_progress=False),
+        k=k,
+        show_progress=False,
+    )
     out: dict[str, str] = {}
-    for tag in ("v11", "v20"):
-        ids = [k for k in texts if k.startswith(tag + ":")]
-        retriever = bm25s.BM25()
-        retriever.index(
-            bm25s.tokenize([texts[k] for k in ids], stopwords="en", stemmer=stem, show_progress=False),
-            show_progress=False,
-        )
-        qs = [it for it in items if it.article_id.startswith(tag + ":")]
-        res, _ = retriever.retrieve(
-            bm25s.tokenize([q.question for q in qs], stopwords="en", stemmer=stem, show_progress=False),
-            k=3,
-            show_progress=False,
-        )
-        for q, row in zip(qs, res, strict=True):
-            for r in row:
-                if ids[int(r)] != q.article_id:
-                    out[q.id] = ids[int(r)]
-                    break
+    for q, row in zip(items, res, strict=True):
+        for r in row:
+            pid = ids[int(r)]
+            if pid != q.article_id and not any(a and a in texts[pid] for a in q.answers):
+                out[q.id] = pid
+                break
     return out
 
 
 def encode_examples(
-    tok, texts: dict[str, str], items: list[QAItem], negatives: dict[str, str], neg_share: float, seed: int = SEED
-) -> list[tuple[list[int], list[int], int, int]]:
-    """(ids, types, start, end) training windows; start = end = 0 means no answer in the window."""
+    tok,
+    texts: dict[str, str],
+    items: list[QAItem],
+    negatives: dict[str, str],
+    neg_share: float,
+    context: int,
+    seed: int = SEED,
+) -> list[Example]:
+    """One training window per (question, passage): ``context`` tokens of the passage, placed at
+    random around the answer (or anywhere in a passage without one)."""
     vocab = tok.get_vocab()
     cls_id, sep_id = vocab["[CLS]"], vocab["[SEP]"]
     rng = random.Random(seed)
@@ -99,94 +115,180 @@ def encode_examples(
             cache[pid] = (enc.ids, enc.offsets)
         return cache[pid]
 
-    out = []
+    out: list[Example] = []
     for it in items:
-        q_ids = tok.encode(it.question, add_special_tokens=False).ids
+        q_ids = tok.encode(it.question, add_special_tokens=False).ids[:MAX_QUESTION_TOKENS]
         passages = [(it.article_id, not it.unanswerable)]
         if it.id in negatives and rng.random() < neg_share:
             passages.append((negatives[it.id], False))
         for pid, has in passages:
             c_ids, offs = ctx(pid)
-            a_char = it.answer_starts[0] if has else -1
-            b_char = a_char + len(it.answers[0]) if has else -1
-            for a, b in windows(len(c_ids)):
-                ids, types, off = pair_ids(q_ids, c_ids[a:b], cls_id, sep_id)
-                s = e = 0
-                if has:
-                    toks = [i for i in range(a, b) if offs[i][1] > a_char and offs[i][0] < b_char]
-                    if toks and offs[toks[0]][0] <= a_char + 1 and offs[toks[-1]][1] >= b_char - 1:
-                        s, e = toks[0] - a + off, toks[-1] - a + off
-                out.append((ids, types, s, e))
+            n = len(c_ids)
+            s = e = 0
+            if has:
+                a_char = it.answer_starts[0]
+                b_char = a_char + len(it.answers[0])
+                toks = [i for i in range(n) if offs[i][1] > a_char and offs[i][0] < b_char]
+                if not toks or offs[toks[0]][0] > a_char + 1 or offs[toks[-1]][1] < b_char - 1:
+                    continue  # answer not on token boundaries (or offset not recovered): skip
+                ts, te = toks[0], toks[-1]
+                if te - ts >= context:
+                    continue
+                lo, hi = max(0, te - context + 1), min(ts, max(0, n - context))
+                a = rng.randint(lo, max(lo, hi))
+            else:
+                a = rng.randint(0, max(0, n - context))
+            b = min(n, a + context)
+            off = len(q_ids) + 2
+            ids = [cls_id, *q_ids, sep_id, *c_ids[a:b], sep_id]
+            types = [0] * off + [1] * (b - a + 1)
+            if has:
+                s, e = ts - a + off, te - a + off
+            out.append((ids, types, s, e))
     return out
 
 
-def train(examples, freeze: int, epochs: float, lr: float, batch: int, seed: int = SEED):
-    """Fine-tune the bundled encoder's upper layers and a start/end head; returns (bert, head)."""
+def batches_for(examples: list[Example], batch: int, seed: int) -> list[list[int]]:
+    """One epoch of batches: shuffled, grouped by length within chunks (less padding), shuffled again."""
+    rng = random.Random(seed)
+    order = list(range(len(examples)))
+    rng.shuffle(order)
+    out: list[list[int]] = []
+    for c in range(0, len(order), batch * 50):
+        chunk = sorted(order[c : c + batch * 50], key=lambda i: len(examples[i][0]))
+        out += [chunk[i : i + batch] for i in range(0, len(chunk), batch)]
+    rng.shuffle(out)
+    return out
+
+
+def _tensors(examples: list[Example], bidx: list[int]):
     import torch
+
+    seq = max(len(examples[i][0]) for i in bidx)
+    ids = torch.zeros((len(bidx), seq), dtype=torch.long)
+    types = torch.zeros_like(ids)
+    mask = torch.zeros_like(ids)
+    for r, i in enumerate(bidx):
+        n = len(examples[i][0])
+        ids[r, :n] = torch.tensor(examples[i][0])
+        types[r, :n] = torch.tensor(examples[i][1])
+        mask[r, :n] = 1
+    starts = torch.tensor([examples[i][2] for i in bidx])
+    ends = torch.tensor([examples[i][3] for i in bidx])
+    return ids, types, mask, starts, ends
+
+
+def _save_checkpoint(path: Path, bert, head, opt, step: int, recipe: str) -> None:
+    """Model and AdamW moments as safetensors (no pickle), written atomically."""
+    from safetensors.torch import save_file
+
+    tensors = {f"model.{k}": v.detach().contiguous() for k, v in bert.state_dict().items()}
+    tensors.update({f"head.{k}": v.detach().contiguous() for k, v in head.state_dict().items()})
+    names = {id(p): n for n, p in [*bert.named_parameters(), *(("qa_head." + k, v) for k, v in head.named_parameters())]}
+    for group in opt.param_groups:
+        for p in group["params"]:
+            st = opt.state.get(p)
+            if st:
+                tensors[f"opt.{names[id(p)]}.exp_avg"] = st["exp_avg"].contiguous()
+                tensors[f"opt.{names[id(p)]}.exp_avg_sq"] = st["exp_avg_sq"].contiguous()
+    path.mkdir(parents=True, exist_ok=True)
+    tmp = path / "checkpoint.safetensors.tmp"
+    save_file(tensors, str(tmp), metadata={"step": str(step), "recipe": recipe})
+    os.replace(tmp, path / "checkpoint.safetensors")
+
+
+def _load_checkpoint(path: Path, bert, head, opt, recipe: str) -> int:
+    """Restore a checkpoint written by the same recipe; returns the step to continue from (0: none)."""
+    import torch
+    from safetensors import safe_open
+
+    f = path / "checkpoint.safetensors"
+    if not f.exists():
+        return 0
+    with safe_open(str(f), framework="pt") as fh:
+        meta = fh.metadata() or {}
+        if meta.get("recipe") != recipe:
+            print(f"checkpoint in {path} is for another recipe: starting afresh")
+            return 0
+        t = {k: fh.get_tensor(k) for k in fh.keys()}
+    bert.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith("model.")})
+    head.load_state_dict({k[5:]: v for k, v in t.items() if k.startswith("head.")})
+    step = int(meta["step"])
+    params = dict([*bert.named_parameters(), *(("qa_head." + k, v) for k, v in head.named_parameters())])
+    for name, p in params.items():
+        if f"opt.{name}.exp_avg" in t:
+            opt.state[p] = {
+                "step": torch.tensor(float(step)),
+                "exp_avg": t[f"opt.{name}.exp_avg"],
+                "exp_avg_sq": t[f"opt.{name}.exp_avg_sq"],
+            }
+    return step
+
+
+def train(examples: list[Example], args, recipe: str):
+    """Fine-tune the bundled encoder (layers ≥ ``freeze``) and a start/end head; returns (bert, head)."""
+    import torch
+    from tqdm import tqdm
     from transformers import AutoModel
 
     from ..embedding import bundled_model_path
 
-    torch.manual_seed(seed)
+    torch.manual_seed(args.seed)
     bert = AutoModel.from_pretrained(str(bundled_model_path()), add_pooling_layer=False)
     head = torch.nn.Linear(bert.config.hidden_size, 2)
     for name, p in bert.named_parameters():
         layer = int(name.split(".")[2]) if name.startswith("encoder.layer.") else -1
-        p.requires_grad = layer >= freeze
+        p.requires_grad = layer >= args.freeze
     params = [p for p in bert.parameters() if p.requires_grad] + list(head.parameters())
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    rng = random.Random(seed)
-    order = list(range(len(examples)))
-    # batches of similar length (less padding), shuffled as batches
-    steps_per_epoch = (len(examples) + batch - 1) // batch
-    total = int(steps_per_epoch * epochs)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / max(1, 0.1 * total)) * max(0.0, (total - s) / total)
-    )
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+    plan: list[list[int]] = []
+    epoch = 0
+    while len(plan) < int(args.epochs * len(examples) / args.batch + 0.5):
+        plan += batches_for(examples, args.batch, args.seed + epoch)
+        epoch += 1
+    total = int(args.epochs * len(examples) / args.batch + 0.5)
+    plan = plan[:total]
+    warm = max(1, int(0.06 * total))
+    step = _load_checkpoint(args.checkpoint, bert, head, opt, recipe)
+    use_bf16 = args.bf16 == "on" or (args.bf16 == "auto" and _has_bf16())
     bert.train()
-    step, t0 = 0, time.time()
+    bar = tqdm(total=total, initial=step, desc="training reader", unit="batch", dynamic_ncols=True, smoothing=0.05)
     while step < total:
-        rng.shuffle(order)
-        chunks = [order[i : i + batch * 50] for i in range(0, len(order), batch * 50)]
-        batches = []
-        for c in chunks:
-            c = sorted(c, key=lambda i: len(examples[i][0]))
-            batches += [c[i : i + batch] for i in range(0, len(c), batch)]
-        rng.shuffle(batches)
-        for bidx in batches:
-            if step >= total:
-                break
-            seq = max(len(examples[i][0]) for i in bidx)
-            ids = torch.zeros((len(bidx), seq), dtype=torch.long)
-            types = torch.zeros_like(ids)
-            mask = torch.zeros_like(ids)
-            starts = torch.tensor([examples[i][2] for i in bidx])
-            ends = torch.tensor([examples[i][3] for i in bidx])
-            for r, i in enumerate(bidx):
-                n = len(examples[i][0])
-                ids[r, :n] = torch.tensor(examples[i][0])
-                types[r, :n] = torch.tensor(examples[i][1])
-                mask[r, :n] = 1
+        torch.manual_seed(args.seed * 1_000_003 + step)  # dropout: the same at step k whether resumed or not
+        lr = args.lr * min((step + 1) / warm, max(0.0, (total - step) / max(1, total - warm)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        ids, types, mask, starts, ends = _tensors(examples, plan[step])
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
             hidden = bert(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
-            logits = head(hidden)
-            # only [CLS] and context tokens can be predicted
-            allowed = (types == 1) & (mask == 1)
-            allowed[:, 0] = True
-            logits = logits.masked_fill(~allowed[..., None], -1e4)
-            loss = (
-                torch.nn.functional.cross_entropy(logits[..., 0], starts)
-                + torch.nn.functional.cross_entropy(logits[..., 1], ends)
-            ) / 2
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad()
-            step += 1
-            if step % 50 == 0:
-                print(f"step {step}/{total} loss {loss.item():.3f} {time.time() - t0:.0f}s", flush=True)
-    bert.train(False)  # inference mode
+            logits = head(hidden).float()
+        allowed = (types == 1) & (mask == 1)  # only [CLS] and context tokens can be predicted
+        allowed[:, 0] = True
+        logits = logits.masked_fill(~allowed[..., None], -1e4)
+        loss = (
+            torch.nn.functional.cross_entropy(logits[..., 0], starts)
+            + torch.nn.functional.cross_entropy(logits[..., 1], ends)
+        ) / 2
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        opt.zero_grad()
+        step += 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{lr:.1e}")
+        if step % args.save_every == 0 or step == total:
+            _save_checkpoint(args.checkpoint, bert, head, opt, step, recipe)
+    bar.close()
+    bert.train(False)
     return bert, head
+
+
+def _has_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
 def save(bert, head, freeze: int, path: Path, meta: dict) -> None:
@@ -198,18 +300,19 @@ def save(bert, head, freeze: int, path: Path, meta: dict) -> None:
     tensors = {}
     for name, p in bert.named_parameters():
         if name.startswith("encoder.layer.") and int(name.split(".")[2]) >= freeze:
-            tensors[name] = p.detach().numpy().astype(np.float16)
-    tensors["qa_head.weight"] = head.weight.detach().numpy().astype(np.float16)
-    tensors["qa_head.bias"] = head.bias.detach().numpy().astype(np.float16)
+            tensors[name] = p.detach().float().numpy().astype(np.float16)
+    tensors["qa_head.weight"] = head.weight.detach().float().numpy().astype(np.float16)
+    tensors["qa_head.bias"] = head.bias.detach().float().numpy().astype(np.float16)
     meta = {**meta, "freeze": freeze, "base_sha256": sha256_file(bundled_model_path() / "model.safetensors")}
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_file(tensors, str(path), metadata={"reader": json.dumps(meta)})
+    tmp = path.with_name(path.name + ".tmp")
+    save_file(tensors, str(tmp), metadata={"reader": json.dumps(meta)})
+    os.replace(tmp, path)
 
 
 def evaluate(reader_path: Path, texts: dict[str, str], items: list[QAItem]) -> dict:
     """Gold-paragraph reading on held-out questions: EM/F1 (v1.1), has-answer AUROC (v2.0)."""
     from ..reader import Reader
-    from .metrics import exact_match
 
     reader = Reader.load(reader_path)
     f1s, ems, v2_scores, v2_labels, v2_f1 = [], [], [], [], []
@@ -217,7 +320,7 @@ def evaluate(reader_path: Path, texts: dict[str, str], items: list[QAItem]) -> d
         [r] = reader.read(it.question, [texts[it.article_id]])
         text = texts[it.article_id]
         pred = text[r.spans[0].start : r.spans[0].end] if r.spans else ""
-        if it.article_id.startswith("v11:"):
+        if it.article_id.startswith("v11"):
             f1s.append(token_f1(pred, it.answers))
             ems.append(exact_match(pred, it.answers))
         else:
@@ -225,21 +328,15 @@ def evaluate(reader_path: Path, texts: dict[str, str], items: list[QAItem]) -> d
             v2_labels.append(0 if it.unanswerable else 1)
             if not it.unanswerable:
                 v2_f1.append(token_f1(pred, it.answers))
+    pos = [s for s, y in zip(v2_scores, v2_labels, strict=True) if y]
+    neg = [s for s, y in zip(v2_scores, v2_labels, strict=True) if not y]
     return {
         "v11_questions": len(f1s),
         "v11_em": round(100 * float(np.mean(ems)), 1) if ems else None,
         "v11_f1": round(100 * float(np.mean(f1s)), 1) if f1s else None,
         "v20_questions": len(v2_labels),
         "v20_answerable_f1": round(100 * float(np.mean(v2_f1)), 1) if v2_f1 else None,
-        "v20_has_answer_auroc": round(
-            auroc(
-                [s for s, y in zip(v2_scores, v2_labels, strict=True) if y],
-                [s for s, y in zip(v2_scores, v2_labels, strict=True) if not y],
-            ),
-            3,
-        )
-        if len(set(v2_labels)) == 2
-        else None,
+        "v20_has_answer_auroc": round(auroc(pos, neg), 3) if pos and neg else None,
     }
 
 
@@ -247,14 +344,21 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--out", type=Path, default=READER_FILE)
-    ap.add_argument("--report", type=Path, default=None)
-    ap.add_argument("--holdout-fold", type=int, default=None, help=f"0..{FOLDS - 1}: train on the other folds")
-    ap.add_argument("--freeze", type=int, default=2, help="lower encoder layers kept as bundled")
-    ap.add_argument("--epochs", type=float, default=2.0)
-    ap.add_argument("--lr", type=float, default=8e-5)
-    ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--negatives", type=float, default=0.5, help="share of questions given a BM25 negative")
-    ap.add_argument("--limit", type=int, default=None, help="train on this many questions (smoke runs)")
+    ap.add_argument("--report", type=Path, default=None, help="JSON with the recipe and held-out figures")
+    ap.add_argument("--checkpoint", type=Path, default=CHECKPOINT, help="folder for the resumable checkpoint")
+    ap.add_argument("--questions", type=int, default=36000, help="SQuAD v1.1 train questions (of 87,599)")
+    ap.add_argument("--v2-train-fold", type=int, default=1, help="SQuAD 2.0 tuning fold trained on (-1: none)")
+    ap.add_argument("--negatives", type=float, default=0.3, help="share of questions given a BM25 negative")
+    ap.add_argument("--train-context", type=int, default=160, help="context tokens per training window")
+    ap.add_argument("--freeze", type=int, default=0, help="lower encoder layers kept as bundled")
+    ap.add_argument("--epochs", type=float, default=1.0)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--bf16", choices=("auto", "on", "off"), default="auto")
+    ap.add_argument("--save-every", type=int, default=100, help="steps between checkpoints")
+    ap.add_argument("--eval-limit", type=int, default=None, help="held-out questions to read (default: all)")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--seed", type=int, default=SEED)
     args = ap.parse_args(argv)
 
     import torch
@@ -262,42 +366,51 @@ def main(argv: list[str] | None = None) -> int:
 
     from ..embedding import bundled_model_path
 
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    texts, items = load_items(args.data)
-    folds = _fold_of([it.group for it in items])
-    if args.holdout_fold is not None:
-        train_items = [it for it in items if folds[it.group] != args.holdout_fold]
-        test_items = [it for it in items if folds[it.group] == args.holdout_fold]
-    else:
-        train_items, test_items = items, []
-    if args.limit:
-        train_items = random.Random(SEED).sample(train_items, min(args.limit, len(train_items)))
+    torch.set_num_threads(max(1, args.threads))
+    train_texts, train_items = load_tagged(args.data / "squad-v1.1" / "train.json", "train")
+    v2_texts, v2_items = load_tagged(args.data / "squad-v2.0" / "dev-tune.json", "v20")
+    v11_texts, v11_items = load_tagged(args.data / "squad-v1.1" / "dev-tune.json", "v11")
+    random.Random(args.seed).shuffle(train_items)
+    train_items = train_items[: args.questions]
+    folds = v2_folds(v2_items)
+    v2_train = [it for it in v2_items if folds[it.group] == args.v2_train_fold]
+    v2_test = [it for it in v2_items if folds[it.group] != args.v2_train_fold]
+    texts = {**train_texts, **v2_texts}
     tok = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
     tok.no_truncation()
     tok.no_padding()
-    negs = hard_negatives(texts, items)
-    examples = encode_examples(tok, texts, train_items, negs, args.negatives)
-    print(f"{len(train_items)} questions → {len(examples)} windows (≤{MAX_CONTEXT_TOKENS} context tokens)")
     t0 = time.time()
-    bert, head = train(examples, args.freeze, args.epochs, args.lr, args.batch)
+    negs = hard_negatives(train_texts, train_items)
+    negs.update(hard_negatives(v2_texts, v2_train))
+    items = train_items + v2_train
+    examples = encode_examples(tok, texts, items, negs, args.negatives, args.train_context, args.seed)
+    recipe_args = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+    for k in ("data", "out", "report", "checkpoint", "save_every", "eval_limit", "threads"):
+        recipe_args.pop(k)
+    recipe = hashlib.sha256(json.dumps(recipe_args, sort_keys=True).encode()).hexdigest()[:16]
+    print(
+        f"{len(train_items)} SQuAD v1.1 train + {len(v2_train)} SQuAD 2.0 fold-{args.v2_train_fold} questions "
+        f"→ {len(examples)} windows ({time.time() - t0:.0f} s to prepare); recipe {recipe}",
+        flush=True,
+    )
+    t0 = time.time()
+    bert, head = train(examples, args, recipe)
     meta = {
-        "seed": SEED,
-        "epochs": args.epochs,
-        "lr": args.lr,
-        "batch": args.batch,
-        "negatives": args.negatives,
-        "train_questions": len(train_items),
+        **recipe_args,
+        "train_questions": len(items),
         "windows": len(examples),
-        "holdout_fold": args.holdout_fold,
-        "train_seconds": round(time.time() - t0),
+        "recipe": recipe,
+        "train_seconds_last_run": round(time.time() - t0),
     }
     save(bert, head, args.freeze, args.out, meta)
-    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB) in {meta['train_seconds']} s")
-    if test_items:
-        meta["heldout"] = evaluate(args.out, texts, test_items)
-        meta["heldout_groups"] = sorted({it.group for it in test_items})
-        print(json.dumps(meta["heldout"], indent=1))
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
     if args.report:
+        test = v11_items + v2_test
+        if args.eval_limit:
+            test = random.Random(args.seed).sample(test, min(args.eval_limit, len(test)))
+        meta["heldout"] = evaluate(args.out, {**v11_texts, **v2_texts}, test)
+        meta["heldout_sets"] = f"SQuAD v1.1 dev-tune (all) and SQuAD 2.0 dev-tune fold {1 - args.v2_train_fold}"
+        print(json.dumps(meta["heldout"], indent=1))
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(json.dumps(meta, indent=1) + "\n")
     return 0
