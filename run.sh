@@ -39,7 +39,7 @@ if [ $want_test = 1 ]; then
   exit $?
 fi
 if [ "$mode" = chat ]; then
-  if "$VENV/bin/python" -c "import assistant.ui" 2>/dev/null; then
+  if "$VENV/bin/python" -c "import assistant.chat.app" 2>/dev/null; then
     exec "$VENV/bin/assistant" chat
   fi
   exec "$VENV/bin/assistant" ask "Which states recognize Abkhazia?"

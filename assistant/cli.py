@@ -9,24 +9,12 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import AssistantError
 from .settings import Settings
-
-# Extra verbs register here: name -> (help, add_arguments(parser), run(args) -> exit code).
-COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
-
-
-def command(name: str, help: str):
-    """Decorator: register ``run(args)`` as a verb; the function's ``arguments`` attribute adds flags."""
-
-    def wrap(run):
-        COMMANDS[name] = (help, getattr(run, "arguments", lambda p: None), run)
-        return run
-
-    return wrap
+from .verbs import COMMANDS
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -71,7 +59,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     clean_question(args.question, Settings().max_question_chars)  # fail fast, before loading a model
     settings = _settings(args)
-    from .index_dir import IndexDir
+    from .storage.generations import IndexDir
 
     if args.index is None and not IndexDir(settings.index_dir).exists():
         assistant = default_assistant()  # first use: build from seeds/
@@ -87,8 +75,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from .core import _existing_model
-    from .embedding import Embedder
-    from .ingest import ingest_paths
+    from .ingest.pipeline import ingest_paths
+    from .models.embedding import Embedder
 
     settings = _settings(args)
     model = settings.model or (None if args.rebuild else _existing_model(settings.index_dir))
@@ -114,7 +102,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from .index import Index
+    from .storage.index import Index
 
     index = Index.load(_settings(args).index_dir)
     data = index.info()
@@ -175,7 +163,7 @@ def _load_plugins() -> None:
     """Import the modules that register extra verbs (chat, eval, bench) when they exist."""
     import importlib
 
-    for mod in ("assistant.ui", "assistant.evaluation.commands", "assistant.evaluation.seeds_eval"):
+    for mod in ("assistant.chat.app", "assistant.evaluation.commands", "assistant.evaluation.seeds_eval"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as exc:

@@ -17,18 +17,18 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from .answerer import ExtractiveAnswerer
-from .conversation import Conversation, Turn, normalise_history, plan_query
-from .embedding import BUNDLED_SHA256, Embedder
+from .answer.answerer import ExtractiveAnswerer
+from .answer.question import analyse
+from .answer.reader import load_reader
 from .errors import AssistantError, EmptyQuestionError, IndexMismatchError
-from .index import Index
-from .index_dir import IndexDir, rebuild_hint
-from .ingest import IngestReport, ingest_articles, ingest_paths
-from .question import analyse
-from .reader import load_reader
+from .ingest.pipeline import IngestReport, ingest_articles, ingest_paths
+from .models.embedding import BUNDLED_SHA256, Embedder
 from .records import Answer, Article, Citation
-from .retrieval import HybridRetriever
+from .search.conversation import Conversation, Turn, normalise_history, plan_query
+from .search.retrieval import HybridRetriever
 from .settings import Settings
+from .storage.generations import IndexDir, rebuild_hint
+from .storage.index import Index
 from .terms import words
 
 NOT_FOUND = "I couldn't find this in the articles."

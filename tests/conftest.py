@@ -31,7 +31,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def embedder():
-    from assistant.embedding import Embedder
+    from assistant.models.embedding import Embedder
 
     return Embedder.load()
 
@@ -39,7 +39,7 @@ def embedder():
 @pytest.fixture(scope="session")
 def seeds_index(tmp_path_factory, embedder) -> Path:
     """A read-only index of the shipped seed articles (do not modify it in tests)."""
-    from assistant.ingest import ingest_paths
+    from assistant.ingest.pipeline import ingest_paths
 
     path = tmp_path_factory.mktemp("seeds-index") / "index"
     ingest_paths(path, [SEEDS], embedder)

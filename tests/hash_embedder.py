@@ -14,8 +14,8 @@ import re
 
 import numpy as np
 
-from assistant.embedding import ModelSpec
-from assistant.readers import content_hash
+from assistant.ingest.readers import content_hash
+from assistant.models.embedding import ModelSpec
 from assistant.records import Article
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -79,7 +79,7 @@ def ingest_child(index_dir: str, articles: list[Article], remove: list[str], rea
     import os
     import time
 
-    from assistant.ingest import ingest_articles
+    from assistant.ingest.pipeline import ingest_articles
 
     if pause_at:
         real_rename, real_replace = os.rename, os.replace

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from assistant.answerer import FEATURES, ExtractiveAnswerer, load_model
-from assistant.question import analyse
+from assistant.answer.answerer import FEATURES, ExtractiveAnswerer, load_model
+from assistant.answer.question import analyse
 
 
 def _span(question: str, sentence: str) -> str:

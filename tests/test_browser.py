@@ -51,7 +51,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def chat_url(tmp_path_factory, seeds_index, embedder):
     from assistant import Assistant
-    from assistant.ui import build_app, launch
+    from assistant.chat.app import build_app, launch
 
     index = tmp_path_factory.mktemp("browser") / "index"
     shutil.copytree(seeds_index, index, ignore=shutil.ignore_patterns(".lock"))

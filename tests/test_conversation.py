@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.conversation import (
+from assistant.search.conversation import (
     FOLLOW_UP,
     NO_HISTORY,
     TOPIC_SWITCH,

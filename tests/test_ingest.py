@@ -12,9 +12,9 @@ import pytest
 
 from assistant import Assistant
 from assistant.errors import IndexMismatchError, IngestError
-from assistant.index import Index
-from assistant.index_dir import IndexDir
-from assistant.ingest import ingest_paths
+from assistant.ingest.pipeline import ingest_paths
+from assistant.storage.generations import IndexDir
+from assistant.storage.index import Index
 
 from .conftest import ROOT, SEED_ID, SEEDS
 

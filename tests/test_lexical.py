@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-from assistant.lexical_index import LexicalIndex
+from assistant.storage.lexical import LexicalIndex
 
 from .conftest import ROOT
 
@@ -54,7 +54,7 @@ def test_an_empty_index_saves_and_loads(tmp_path):
 def test_searching_a_saved_index_never_imports_bm25s_or_scipy(tmp_path):
     _saved(tmp_path)
     code = (
-        "import sys; from assistant.lexical_index import LexicalIndex; "
+        "import sys; from assistant.storage.lexical import LexicalIndex; "
         f"ix = LexicalIndex.load({str(tmp_path / 'lexical')!r}); ix.search('Nauru', 3); "
         "print([m for m in ('bm25s', 'scipy') if m in sys.modules])"
     )

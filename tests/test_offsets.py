@@ -3,8 +3,8 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.chunking import chunk_sentences, estimate_tokens
-from assistant.segment import split_sentences
+from assistant.ingest.chunking import chunk_sentences, estimate_tokens
+from assistant.ingest.segment import split_sentences
 
 _PIECES = st.one_of(
     st.text(st.characters(blacklist_categories=("Cs",)), max_size=8),
@@ -84,7 +84,7 @@ def test_a_giant_sentence_is_cut_at_white_space():
 
 def test_estimate_is_at_least_the_real_word_piece_count(embedder):
     tok = embedder.model.tokenizer
-    from assistant.readers import read_paths
+    from assistant.ingest.readers import read_paths
 
     from .conftest import SEEDS
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from assistant.answer.reader import READER_FILE, Reader, ReaderSpan, best_spans, load_reader, refine_spans, windows
 from assistant.errors import AssistantError
-from assistant.reader import READER_FILE, Reader, ReaderSpan, best_spans, load_reader, refine_spans, windows
 from assistant.settings import Settings
 
 PASSAGE = (
@@ -21,7 +21,7 @@ def reader() -> Reader:
 
 
 def test_shipped_reader_is_small_and_records_its_base_model(reader):
-    from assistant.embedding import bundled_model_path, sha256_file
+    from assistant.models.embedding import bundled_model_path, sha256_file
 
     assert READER_FILE.stat().st_size < 20e6
     assert reader.meta["base_sha256"] == sha256_file(bundled_model_path() / "model.safetensors")
@@ -82,7 +82,7 @@ def test_numpy_reader_matches_torch(reader):
     torch = pytest.importorskip("torch")
     from transformers import AutoModel
 
-    from assistant.embedding import bundled_model_path
+    from assistant.models.embedding import bundled_model_path
 
     bert = AutoModel.from_pretrained(str(bundled_model_path()), add_pooling_layer=False)
     from safetensors.torch import load_file
@@ -94,7 +94,7 @@ def test_numpy_reader_matches_torch(reader):
     tok = reader.bert.tokenizer
     q = tok.encode("Where were the talks held?", add_special_tokens=False).ids
     c = tok.encode(PASSAGE, add_special_tokens=False).ids
-    from assistant.reader import pair_ids
+    from assistant.answer.reader import pair_ids
 
     ids, types, _ = pair_ids(q, c, reader.cls_id, reader.sep_id)
     with torch.no_grad():

@@ -2,7 +2,7 @@
 
 import json
 
-from assistant.readers import read_paths
+from assistant.ingest.readers import read_paths
 
 from .conftest import SEED_ID, SEEDS
 

@@ -25,10 +25,10 @@ import pytest
 from assistant import Assistant
 from assistant.cli import main as cli_main
 from assistant.errors import EmptyQuestionError, IndexBusyError, IndexCorruptError, IndexMissingError, IngestError
-from assistant.index import Index
-from assistant.index_dir import IndexDir
-from assistant.ingest import ingest_articles, ingest_paths
-from assistant.readers import MAX_FILE_BYTES, read_paths
+from assistant.ingest.pipeline import ingest_articles, ingest_paths
+from assistant.ingest.readers import MAX_FILE_BYTES, read_paths
+from assistant.storage.generations import IndexDir
+from assistant.storage.index import Index
 
 from .conftest import ROOT, SEED_ID
 from .hash_embedder import HashEmbedder, ingest_child, make_article, town_articles
@@ -227,7 +227,7 @@ def test_unreadable_file_is_skipped(tmp_path, monkeypatch):
         return check(*result)
     import errno
 
-    import assistant.readers as readers
+    import assistant.ingest.readers as readers
 
     real_open = os.open
 
@@ -258,7 +258,7 @@ def _read_as_nobody(folder: Path) -> tuple[list[str], list[str]] | None:
         shared.chmod(0o755)
         (shared / "ok.txt").chmod(0o644)
         code = (
-            "import json, sys; from assistant.readers import read_paths; r = read_paths([sys.argv[1]]); "
+            "import json, sys; from assistant.ingest.readers import read_paths; r = read_paths([sys.argv[1]]); "
             "print(json.dumps([[a.id for a in r.articles], r.warnings]))"
         )
         try:
@@ -478,7 +478,7 @@ def _truncate(path: Path) -> None:
 PICKLE_OK = {
     # A developer-only training cache, written and read by the same tool on the developer's
     # machine; never reached from ask, ingest, the CLI verbs or the chat.
-    "assistant/evaluation/train_answerer.py": "pickle.loads",
+    "assistant/evaluation/training/train_answerer.py": "pickle.loads",
 }
 
 
@@ -549,7 +549,7 @@ class _Evil:
 
 
 def _sha(path: Path) -> str:
-    from assistant.embedding import sha256_file
+    from assistant.models.embedding import sha256_file
 
     return sha256_file(path)
 
@@ -734,7 +734,7 @@ def test_sigkill_during_ingest_never_loses_or_mixes_the_index(tmp_path):
     ingest_articles(index, old, emb)
 
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["assistant.ingest", "tests.hash_embedder"])
+    ctx.set_forkserver_preload(["assistant.ingest.pipeline", "tests.hash_embedder"])
 
     def run(target: tuple, kill_after: float | None, pause_at: str | None = None) -> float | None:
         """One child ingest, killed ``kill_after`` s after it is ready (or when it reaches

@@ -11,8 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from assistant.records import Answer, Article, Citation
-from assistant.ui import (
+from assistant.chat.app import (
     AUTH_ENV,
     chat_options,
     check_uploads,
@@ -20,7 +19,8 @@ from assistant.ui import (
     parse_auth,
     sanitize_filename,
 )
-from assistant.ui_render import answer_html, articles_html, highlighted_context, sources_html
+from assistant.chat.render import answer_html, articles_html, highlighted_context, sources_html
+from assistant.records import Answer, Article, Citation
 
 from .conftest import SEED_ID
 
@@ -42,7 +42,7 @@ def free_port() -> int:
 
 
 def start(assistant, **launch_kw):
-    from assistant.ui import build_app, launch
+    from assistant.chat.app import build_app, launch
 
     demo = build_app(assistant)
     url = launch(demo, port=free_port(), block=False, **launch_kw)
@@ -173,7 +173,7 @@ def test_login_is_required_when_set(app):
 
 
 def test_read_only_chat_has_no_upload_endpoint(app):
-    from assistant.ui import build_app
+    from assistant.chat.app import build_app
 
     demo = build_app(app.assistant, allow_upload=False)
     assert set(demo.get_api_info()["named_endpoints"]) == {"/ask", "/articles"}

@@ -2,7 +2,7 @@
 verbatim with its focused span and a calibrated confidence in [0, 1].
 
 Three small models, shipped as plain numbers in ``assistant/data/answer_model.json`` (runtime
-needs only numpy) and fitted by ``python -m assistant.evaluation.train_answerer`` on SQuAD tuning
+needs only numpy) and fitted by ``python -m assistant.evaluation.training.train_answerer`` on SQuAD tuning
 data (the shipped file keeps hand-set sentence weights and calibration; see eval/README.md):
 
 - ``sentence``: a logistic scorer over cheap features of each candidate sentence
@@ -12,11 +12,11 @@ data (the shipped file keeps hand-set sentence weights and calibration; see eval
   score, its margin over the runner-up, ...), then a Platt calibration, so that ``confidence`` is
   the probability that the answer sentence holds the answer. Below ``abstain_threshold`` the
   assistant says it could not find it.
-- ``span``: the focused span inside the answer sentence (see :mod:`assistant.spans`).
+- ``span``: the focused span inside the answer sentence (see :mod:`assistant.answer.spans`).
 
 Example::
 
-    from assistant.answerer import ExtractiveAnswerer
+    from assistant.answer.answerer import ExtractiveAnswerer
     answerer = ExtractiveAnswerer()
     cands = answerer.candidates(info, q_vec, hits, index)   # best first
     p = answerer.confidence(cands[0], cands[1])
@@ -33,15 +33,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .index import Index
+from ..records import Chunk, Sentence
+from ..search.retrieval import Hit
+from ..storage.index import Index
+from ..terms import content_terms
 from .question import DATE, DESCRIPTION, LIST, NUMBER, QuestionInfo
 from .reader import PassageReading, Reader, ReaderSpan
-from .records import Chunk, Sentence
-from .retrieval import Hit
 from .spans import Span, best_span, list_spans, rule_span, typed_span_evidence
-from .terms import content_terms
 
-MODEL_FILE = Path(__file__).parent / "data" / "answer_model.json"
+MODEL_FILE = Path(__file__).resolve().parents[1] / "data" / "answer_model.json"
 FEATURES = (
     "dense_sent",
     "dense_sent_gap",
@@ -291,7 +291,7 @@ def add_reader_features(cands: list[Candidate], readings: list[tuple[Chunk, Pass
 class ExtractiveAnswerer:
     """Ranks the sentences of retrieved chunks, focuses a span and says how sure it is.
 
-    With a :class:`~assistant.reader.Reader`, the top ``reader_passages`` chunks are also read
+    With a :class:`~assistant.answer.reader.Reader`, the top ``reader_passages`` chunks are also read
     by it; its span scores become features and its span is the focused answer when it lies in
     the chosen sentence.
     """

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .terms import STOPWORDS, content_terms, words
+from ..terms import STOPWORDS, content_terms, words
 
 PERSON, PLACE, DATE, NUMBER, ENTITY, LIST, DESCRIPTION = (
     "person",

@@ -1,7 +1,7 @@
 """An extractive reader: a small BERT that reads (question, passage) and scores answer spans.
 
 The reader is the bundled all-MiniLM-L6-v2 encoder with its upper layers fine-tuned on SQuAD
-tuning data plus a start/end head (``python -m assistant.evaluation.train_reader``). Only the
+tuning data plus a start/end head (``python -m assistant.evaluation.training.train_reader``). Only the
 fine-tuned layers and the head are shipped (``assistant/data/reader.safetensors``, float16);
 the embeddings and lower layers are read from the bundled model, whose sha256 the reader file
 records. It runs in NumPy, so answering never imports torch.
@@ -12,7 +12,7 @@ passage answers the question, and is what answer selection and confidence use.
 
 Example::
 
-    from assistant.reader import Reader
+    from assistant.answer.reader import Reader
     reader = Reader.load()
     [result] = reader.read("Which states recognize Abkhazia?",
                            ["Abkhazia is recognised by Russia, Nicaragua and Nauru."])
@@ -29,12 +29,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .embedding import BUNDLED_SHA256
-from .errors import ModelError
-from .numpy_bert import NumpyBert
-from .terms import STOPWORDS, fold
+from ..errors import ModelError
+from ..models.embedding import BUNDLED_SHA256
+from ..models.numpy_bert import NumpyBert
+from ..terms import STOPWORDS, fold
 
-READER_FILE = Path(__file__).resolve().parent / "data" / "reader.safetensors"
+READER_FILE = Path(__file__).resolve().parents[1] / "data" / "reader.safetensors"
 MAX_QUESTION_TOKENS = 48
 MAX_CONTEXT_TOKENS = 224
 STRIDE = 112
@@ -84,7 +84,7 @@ def _load_file(path: str, share: NumpyBert | None = None) -> Reader:
     if not Path(path).is_file():
         raise ModelError(
             f"reader file not found: {path} (set the reader to 'bundled', 'none' or a file "
-            "written by python -m assistant.evaluation.train_reader; ASSISTANT_READER or --reader)"
+            "written by python -m assistant.evaluation.training.train_reader; ASSISTANT_READER or --reader)"
         )
     reader = Reader.load(path, share=share)
     if reader.meta.get("base_sha256") not in (None, BUNDLED_SHA256):
@@ -148,7 +148,7 @@ class Reader:
         from safetensors import safe_open
         from tokenizers import Tokenizer
 
-        from .embedding import bundled_model_path
+        from ..models.embedding import bundled_model_path
 
         path = Path(path) if path else READER_FILE
         if not path.exists():

@@ -2,7 +2,7 @@
 
 Example::
 
-    from assistant.spans import candidate_spans
+    from assistant.answer.spans import candidate_spans
     s = "In 2008 Russia, Nicaragua and Nauru recognized Abkhazia."
     [(c.kind, s[c.start:c.end]) for c in candidate_spans(s)]
 """
@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ..terms import STOPWORDS, content_words, stem, words
 from .question import DATE, ENTITY, LIST, NUMBER, PERSON, PLACE, QuestionInfo
-from .terms import STOPWORDS, content_words, stem, words
 
 PHRASE = "phrase"  # a run of content words: a cheap noun-phrase stand-in
 

@@ -19,7 +19,7 @@ API (``gradio_client``)::
 In Python::
 
     from assistant import Assistant
-    from assistant.ui import build_app, launch
+    from assistant.chat.app import build_app, launch
     demo = build_app(Assistant.load("index"))
     url = launch(demo, port=7860, block=False)
 """
@@ -40,10 +40,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import ui_render as render
-from .cli import command
-from .errors import AssistantError, IngestError
-from .readers import read_paths
+from ..errors import AssistantError, IngestError
+from ..ingest.readers import read_paths
+from ..verbs import command
+from . import render
 
 log = logging.getLogger(__name__)
 
@@ -485,9 +485,9 @@ def chat_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from .core import Assistant, default_assistant
-    from .index_dir import IndexDir
-    from .settings import Settings
+    from ..core import Assistant, default_assistant
+    from ..settings import Settings
+    from ..storage.generations import IndexDir
 
     options = chat_options(args)  # fail on a bad login before loading anything
     if not is_loopback(options["host"]) or options["share"]:

@@ -8,7 +8,7 @@ show up as text. Quotes are highlighted in their paragraph **by character offset
 Example::
 
     from assistant import Assistant
-    from assistant.ui_render import answer_html, sources_html
+    from assistant.chat.render import answer_html, sources_html
     a = Assistant.load("index")
     ans = a.ask("Which states recognize Abkhazia?")
     arts = {c.article_id: a.article(c.article_id) for c in ans.citations}
@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import PurePath
 from urllib.parse import urlsplit
 
-from .records import Answer, Article, Citation
+from ..records import Answer, Article, Citation
 
 CONTEXT_CHARS = 700  # characters of surrounding paragraph shown around a quote in the chat
 PANEL_CONTEXT_CHARS = 1400  # ... and in the sources panel

@@ -24,7 +24,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from ..conversation import normalise_history, plan_query
+from ..search.conversation import normalise_history, plan_query
 from .commands import benchmark
 
 MODES = ("hybrid", "bm25", "dense")
@@ -88,7 +88,7 @@ def run_doc2dial(
     ``sections`` keeps only the gold sections of the sampled turns plus that many others (a
     quick smoke run); by default the whole corpus is searched.
     """
-    from ..embedding import Embedder
+    from ..models.embedding import Embedder
     from .corpus import open_corpus
     from .datasets import load_doc2dial
     from .metrics import answer_in_text, first_rank, hit_at, reciprocal_rank, token_f1
@@ -204,7 +204,7 @@ benchmark("doc2dial", "doc2dial: gold-section hit@k and answers, with the dialog
 def unrelated_history(items, articles_by_id, item, rng: random.Random, exchanges: int = 2) -> list[dict]:
     """Gradio messages: ``exchanges`` questions about another article (another ``group``), each
     followed by the sentence of that article that holds its answer."""
-    from ..segment import split_sentences
+    from ..ingest.segment import split_sentences
 
     others = [o for o in items if o.group != item.group and o.answers]
     group = rng.choice(others).group
@@ -220,7 +220,7 @@ def unrelated_history(items, articles_by_id, item, rng: random.Random, exchanges
 
 def run_topic_switch(data: Path, limit: int | None = 1000, progress: bool = True, seed: int = 0) -> dict:
     """hit@1/@5 of standalone SQuAD questions after an unrelated history vs after none."""
-    from ..embedding import Embedder
+    from ..models.embedding import Embedder
     from .corpus import open_corpus
     from .datasets import load_squad
     from .metrics import first_rank, hit_at

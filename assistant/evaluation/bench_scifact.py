@@ -28,7 +28,7 @@ MODES = ("bm25", "dense", "hybrid")
 
 def ranked_articles(assistant, question: str, vector, mode: str, depth: int) -> list[str]:
     """Article ids of the top chunks, deduplicated, best first (at most ``depth``)."""
-    from ..question import analyse
+    from ..answer.question import analyse
 
     hits = assistant.retriever.search(
         question, depth * 3, mode=mode, query_vector=vector, terms=analyse(question).terms
@@ -38,7 +38,7 @@ def ranked_articles(assistant, question: str, vector, mode: str, depth: int) -> 
 
 
 def scifact(args: argparse.Namespace) -> int:
-    from ..embedding import Embedder
+    from ..models.embedding import Embedder
     from ..settings import Settings
     from .corpus import open_corpus
 

@@ -99,7 +99,7 @@ def retrieval_ranks(
     assistant, items: list[QAItem], vectors: np.ndarray, mode: str, depth: int = 20
 ) -> list[int | None]:
     """0-based rank of each item's gold article among the deduplicated article ids of the top chunks."""
-    from ..question import analyse
+    from ..answer.question import analyse
 
     out = []
     store = assistant.index.store
@@ -173,7 +173,7 @@ def answer_metrics(rows: list[dict]) -> dict:
 
 
 def run_squad(args: argparse.Namespace, name: str, folder: str) -> int:
-    from ..embedding import Embedder
+    from ..models.embedding import Embedder
     from ..settings import Settings
     from .corpus import open_corpus
 

@@ -11,7 +11,7 @@ import importlib
 from collections.abc import Callable
 from pathlib import Path
 
-from ..cli import command
+from ..verbs import command
 
 BENCH_MODULES = (
     "assistant.evaluation.bench_squad",

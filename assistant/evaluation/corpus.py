@@ -8,11 +8,11 @@ import os
 from pathlib import Path
 
 from ..core import Assistant
-from ..embedding import Embedder
-from ..index_dir import IndexDir
-from ..ingest import chunking_settings, ingest_articles
+from ..ingest.pipeline import chunking_settings, ingest_articles
+from ..models.embedding import Embedder
 from ..records import Article
 from ..settings import Settings
+from ..storage.generations import IndexDir
 
 CACHE = Path(os.environ.get("ASSISTANT_BENCH_CACHE", Path.home() / ".cache" / "article-assistant" / "bench"))
 

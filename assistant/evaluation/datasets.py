@@ -17,7 +17,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..readers import content_hash
+from ..ingest.readers import content_hash
 from ..records import Article
 
 DEFAULT_DATA = Path("../shared/data")

@@ -116,10 +116,10 @@ def _ms(values_s: list[float]) -> dict[str, float]:
 # --- ingest -------------------------------------------------------------------------------
 def bench_ingest(articles, embedder, settings: Settings, workdir: Path) -> dict:
     """Whole-pipeline ingest vs ``model.encode`` alone on the same chunk texts and batch size."""
-    from ..index import STORE_FILE
-    from ..index_dir import IndexDir
-    from ..ingest import ingest_paths
-    from ..store import Store
+    from ..ingest.pipeline import ingest_paths
+    from ..storage.generations import IndexDir
+    from ..storage.index import STORE_FILE
+    from ..storage.store import Store
 
     src = workdir / "corpus.jsonl"
     with src.open("w") as f:
@@ -282,8 +282,8 @@ _LOAD_CHILD = """
 import sys
 import faiss  # imported before measuring: only the index's own memory counts
 from assistant.evaluation.perf import rss_bytes
-from assistant.dense_index import DenseIndex
-from assistant.lexical_index import LexicalIndex
+from assistant.storage.dense import DenseIndex
+from assistant.storage.lexical import LexicalIndex
 before = rss_bytes()
 obj = (DenseIndex if sys.argv[1] == "dense" else LexicalIndex).load(sys.argv[2])
 print(rss_bytes() - before)
@@ -301,8 +301,8 @@ def loaded_rss(kind: str, path: Path) -> int:
 def bench_scale(sizes: list[int], dim: int, queries: int, workdir: Path, log=print) -> list[dict]:
     import faiss
 
-    from ..dense_index import DenseIndex
-    from ..lexical_index import LexicalIndex
+    from ..storage.dense import DenseIndex
+    from ..storage.lexical import LexicalIndex
     from ..terms import content_terms
 
     out = []
@@ -554,7 +554,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..embedding import Embedder
+    from ..models.embedding import Embedder
     from .bench_squad import dataset_file, limit_corpus
     from .corpus import open_corpus
     from .datasets import load_squad
@@ -590,7 +590,7 @@ def run(args: argparse.Namespace) -> int:
             report["scale"] = bench_scale(sizes, embedder.dim, args.scale_queries, work, log=log)
         if "startup" in sections:
             log("start-up…")
-            from ..ingest import ingest_paths
+            from ..ingest.pipeline import ingest_paths
 
             seeds = work / "seeds-index"
             ingest_paths(seeds, [settings.seeds_dir], embedder, settings)

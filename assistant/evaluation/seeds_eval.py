@@ -37,8 +37,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..cli import command
 from ..settings import PROJECT_ROOT
+from ..verbs import command
 from .metrics import answer_in_text, auroc, first_rank, hit_at, percentiles, reciprocal_rank, reliability
 
 EVAL_DIR = PROJECT_ROOT / "eval"
@@ -118,7 +118,7 @@ def _overlaps(article_id: str, start: int, end: int, gold_article: str, spans: l
 
 def evaluate(assistant, items: list[EvalItem]) -> dict:
     """Ask every question (with its history) and measure answers, citations, abstention, retrieval."""
-    from ..question import analyse
+    from ..answer.question import analyse
 
     rows = []
     texts: dict[str, str] = {}
@@ -327,8 +327,8 @@ def run_gate(
 
 def _default_assistant(embedder=None):
     """An assistant over a cached index of ``seeds/`` (rebuilt only when the articles change)."""
-    from ..embedding import Embedder
-    from ..readers import read_paths
+    from ..ingest.readers import read_paths
+    from ..models.embedding import Embedder
     from ..settings import Settings
     from .corpus import open_corpus
 

@@ -2,8 +2,8 @@
 
 Example::
 
-    from assistant.chunking import chunk_sentences
-    from assistant.segment import split_sentences
+    from assistant.ingest.chunking import chunk_sentences
+    from assistant.ingest.segment import split_sentences
     text = "One. Two. Three."
     chunks = chunk_sentences(text, split_sentences(text), max_tokens=3, overlap=1)
     assert all(text[a:b] for a, b in chunks)

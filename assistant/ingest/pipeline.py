@@ -2,8 +2,8 @@
 
 Example::
 
-    from assistant.embedding import Embedder
-    from assistant.ingest import ingest_paths
+    from assistant.models.embedding import Embedder
+    from assistant.ingest.pipeline import ingest_paths
     report = ingest_paths("index", ["seeds/"], Embedder.load())
     print(report.summary())
 """
@@ -18,18 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import IndexMismatchError, IngestError
+from ..models.embedding import Embedder
+from ..records import Article
+from ..settings import Settings
+from ..storage.dense import DenseIndex
+from ..storage.generations import IndexDir, rebuild_hint
+from ..storage.index import DENSE_FILE, LEXICAL_DIR, STORE_FILE
+from ..storage.lexical import LexicalIndex
+from ..storage.store import Store
 from .chunking import chunk_sentences
-from .dense_index import DenseIndex
-from .embedding import Embedder
-from .errors import IndexMismatchError, IngestError
-from .index import DENSE_FILE, LEXICAL_DIR, STORE_FILE
-from .index_dir import IndexDir, rebuild_hint
-from .lexical_index import LexicalIndex
 from .readers import read_paths
-from .records import Article
 from .segment import split_sentences
-from .settings import Settings
-from .store import Store
 
 SEGMENTER = "blingfire-paragraphs-v1"
 

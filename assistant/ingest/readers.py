@@ -2,7 +2,7 @@
 
 Example::
 
-    from assistant.readers import read_paths
+    from assistant.ingest.readers import read_paths
     articles, warnings = read_paths(["seeds/"])
     print(articles[0].title)
 """
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .records import Article
+from ..records import Article
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"}
 MAX_FILE_BYTES = 50 * 1024 * 1024

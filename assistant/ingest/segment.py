@@ -2,7 +2,7 @@
 
 Example::
 
-    from assistant.segment import split_sentences
+    from assistant.ingest.segment import split_sentences
     text = "Dr. Smith arrived. He spoke."
     assert [text[s:e] for s, e in split_sentences(text)] == ["Dr. Smith arrived.", "He spoke."]
 """

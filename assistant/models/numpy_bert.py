@@ -3,14 +3,14 @@
 Serving answers needs one short question embedded at a time. For that, NumPy over the
 safetensors weights is faster than torch (no framework overhead, one thread) and avoids
 importing torch, transformers and sentence-transformers at all, which dominates start-up.
-:class:`assistant.embedding.Embedder` uses it for small calls when the model folder is a plain
+:class:`assistant.models.embedding.Embedder` uses it for small calls when the model folder is a plain
 BERT + mean pooling + normalise sentence-transformers model (the bundled all-MiniLM-L6-v2 is),
 and sentence-transformers for batches; the vectors agree to ~1e-6.
 
 Example::
 
-    from assistant.embedding import bundled_model_path
-    from assistant.numpy_bert import NumpyBert
+    from assistant.models.embedding import bundled_model_path
+    from assistant.models.numpy_bert import NumpyBert
     enc = NumpyBert.load(bundled_model_path())
     vec = enc.encode(["Which states recognize Abkhazia?"])    # (1, 384) float32, unit length
 """

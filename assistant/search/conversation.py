@@ -13,7 +13,7 @@ searched exactly as asked. ``Answer.search_query`` is :attr:`SearchQuery.text`.
 
 Example::
 
-    from assistant.conversation import normalise_history, plan_query
+    from assistant.search.conversation import normalise_history, plan_query
     q = plan_query("What about visas?", normalise_history(["Which ties have Russia and Georgia restored?"]))
     q.mode, q.text   # ('follow-up', 'What about visas? | Russia Georgia ties restored')
     q.terms          # ['visa'] * 4 + ['russia'] * 3 + ['georgia'] * 3 + ['tie'] * 2 + ['restor'] * 2
@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import HistoryError
-from .terms import STOPWORDS, content_terms, fold, stem, words
+from ..errors import HistoryError
+from ..terms import STOPWORDS, content_terms, fold, stem, words
 
 # --- tunables (coarse on purpose: they must hold on any collection) ---------------------------
 QUESTION_COPIES = 4  # BM25 copies of each term of the question itself

@@ -11,9 +11,9 @@ dense and BM25 beats RRF, mostly at rank 1.
 
 Example::
 
-    from assistant.index import Index
-    from assistant.embedding import Embedder
-    from assistant.retrieval import HybridRetriever
+    from assistant.storage.index import Index
+    from assistant.models.embedding import Embedder
+    from assistant.search.retrieval import HybridRetriever
     r = HybridRetriever(Index.load("index"), Embedder.load())
     hits = r.search("Which states recognize Abkhazia?", k=5)
 """
@@ -25,10 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .embedding import Embedder
-from .index import Index
-from .settings import Settings
-from .terms import content_terms
+from ..models.embedding import Embedder
+from ..settings import Settings
+from ..storage.index import Index
+from ..terms import content_terms
 
 MODES = ("hybrid", "dense", "bm25")
 SENTENCE_CACHE_ROWS = 50_000  # sentence vectors kept in memory per retriever (~75 MB at 384 dimensions)

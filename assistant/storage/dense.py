@@ -14,7 +14,7 @@ the two when the size crosses ``FLAT_MAX`` and retrains the IVF once the corpus 
 Example::
 
     import numpy as np
-    from assistant.dense_index import DenseIndex
+    from assistant.storage.dense import DenseIndex
     idx = DenseIndex.create(dim=4)
     idx.add(np.array([7, 9]), np.eye(4, dtype="float32")[:2])
     ids, scores = idx.search(np.eye(4, dtype="float32")[1], k=1)   # → [9], [1.0]

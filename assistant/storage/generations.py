@@ -26,8 +26,8 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from .embedding import sha256_file
-from .errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from ..errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from ..models.embedding import sha256_file
 
 try:  # POSIX advisory locks mark generations in use; elsewhere GC just keeps the last two.
     import fcntl

@@ -2,7 +2,7 @@
 
 Example::
 
-    from assistant.index import Index
+    from assistant.storage.index import Index
     snap = Index.load("index")
     print(snap.manifest["counts"])
 """
@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .dense_index import DenseIndex
-from .errors import IndexCorruptError
-from .index_dir import IndexDir, ReaderLock, rebuild_hint
-from .lexical_index import LexicalIndex
+from ..errors import IndexCorruptError
+from .dense import DenseIndex
+from .generations import IndexDir, ReaderLock, rebuild_hint
+from .lexical import LexicalIndex
 from .store import Store
 
 STORE_FILE = "store.sqlite"

@@ -5,7 +5,7 @@ so answering questions never imports bm25s or SciPy (a quarter of a new process'
 
 Example::
 
-    from assistant.lexical_index import LexicalIndex
+    from assistant.storage.lexical import LexicalIndex
     idx = LexicalIndex.build([(1, "Nauru recognized Abkhazia"), (2, "Paris is in France")])
     ids, scores = idx.search("Which states recognize Abkhazia?", k=1)   # → [1], [...]
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .terms import content_terms, content_terms_batch
+from ..terms import content_terms, content_terms_batch
 
 _SCORE_FILES = ("data", "indices", "indptr")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .records import Article, Chunk, Sentence
+from ..records import Article, Chunk, Sentence
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (

@@ -4,7 +4,7 @@ Reproducible (fixed seed) and cross-validated by Wikipedia article: every figure
 comes from articles the models were not fitted on. scikit-learn is needed here only; the
 assistant reads the fitted numbers from JSON.
 
-    python -m assistant.evaluation.train_answerer --data ../shared/data \\
+    python -m assistant.evaluation.training.train_answerer --data ../shared/data \\
         --out assistant/data/answer_model.json --report eval/answerer_cv.json \\
         --figure eval/figures/answerer_reliability.png
 
@@ -27,17 +27,24 @@ from pathlib import Path
 
 import numpy as np
 
-from ..answerer import CONF_FEATURES, FEATURES, Candidate, ExtractiveAnswerer, _add_relative_features, raw_candidates
-from ..question import DESCRIPTION, analyse
-from ..settings import Settings
-from ..spans import span_features
-from .corpus import CACHE
-from .datasets import QAItem, load_squad
-from .metrics import answer_in_text, auroc, reliability, token_f1
+from ...answer.answerer import (
+    CONF_FEATURES,
+    FEATURES,
+    Candidate,
+    ExtractiveAnswerer,
+    _add_relative_features,
+    raw_candidates,
+)
+from ...answer.question import DESCRIPTION, analyse
+from ...answer.spans import span_features
+from ...settings import Settings
+from ..corpus import CACHE
+from ..datasets import QAItem, load_squad
+from ..metrics import answer_in_text, auroc, reliability, token_f1
 
 SEED = 13
 FOLDS = 5
-MODEL_OUT = Path(__file__).resolve().parent.parent / "data" / "answer_model.json"
+MODEL_OUT = Path(__file__).resolve().parents[2] / "data" / "answer_model.json"
 
 
 @dataclass
@@ -56,7 +63,7 @@ class Question:
         return self.tag in ("v11", "v20") and not self.item.unanswerable
 
 
-Question.__module__ = "assistant.evaluation.train_answerer"  # so the cache unpickles under ``-m`` too
+Question.__module__ = "assistant.evaluation.training.train_answerer"  # so the cache unpickles under ``-m`` too
 
 
 # --- data --------------------------------------------------------------------------------
@@ -89,7 +96,7 @@ def collect(assistant, items: list[QAItem], tag: str, embedder, reader=None) -> 
 
 def _upgrade(questions: list[Question]) -> list[Question]:
     """Add features introduced after the cache was written (computed from the cached texts)."""
-    from ..spans import rule_span, typed_span_evidence
+    from ...answer.spans import rule_span, typed_span_evidence
 
     for q in questions:
         for c in q.cands:  # caches written before the reader existed
@@ -116,9 +123,9 @@ def build_dataset(
 
     ``reader`` adds the reader's features; ``keep(item)`` filters the questions (e.g. to articles a
     reader was not trained on) and ``limit`` samples at most that many per tag."""
-    from ..core import Assistant
-    from ..ingest import ingest_paths
-    from .corpus import open_corpus
+    from ...core import Assistant
+    from ...ingest.pipeline import ingest_paths
+    from ..corpus import open_corpus
 
     cache.parent.mkdir(parents=True, exist_ok=True)
     if cache.exists():
@@ -505,13 +512,13 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             ap.error(f"unknown confidence features: {sorted(unknown)}")
 
-    from ..embedding import Embedder
+    from ...models.embedding import Embedder
 
     np.random.seed(SEED)
     embedder = Embedder.load()
     reader, keep = None, None
     if args.reader:
-        from ..reader import Reader
+        from ...answer.reader import Reader
         from .train_reader import _fold_of
 
         reader = Reader.load(args.reader)
@@ -550,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     report = summarise(questions, cv["confidence"], cv["correct"], cv["span"], threshold)
     section = {
         "version": 2,
-        "note": "fitted by `python -m assistant.evaluation.train_answerer` (see eval/README.md); held-out figures in 'cv'",
+        "note": "fitted by `python -m assistant.evaluation.training.train_answerer` (see eval/README.md); held-out figures in 'cv'",
         "seed": SEED,
         "folds": args.folds,
         "sentence": sent,
@@ -614,5 +621,5 @@ def baseline_report(questions: list[Question], path: Path) -> dict:
 if __name__ == "__main__":
     import sys
 
-    sys.modules.setdefault("assistant.evaluation.train_answerer", sys.modules[__name__])  # cache pickling
+    sys.modules.setdefault("assistant.evaluation.training.train_answerer", sys.modules[__name__])  # cache pickling
     raise SystemExit(main())

@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..reader import MAX_QUESTION_TOKENS, READER_FILE
-from .datasets import DEFAULT_DATA, QAItem, load_squad
-from .metrics import auroc, exact_match, token_f1
+from ...answer.reader import MAX_QUESTION_TOKENS, READER_FILE
+from ..datasets import DEFAULT_DATA, QAItem, load_squad
+from ..metrics import auroc, exact_match, token_f1
 
 SEED = 13
 FOLDS = 2
@@ -184,7 +184,9 @@ def _save_checkpoint(path: Path, bert, head, opt, step: int, recipe: str) -> Non
 
     tensors = {f"model.{k}": v.detach().contiguous() for k, v in bert.state_dict().items()}
     tensors.update({f"head.{k}": v.detach().contiguous() for k, v in head.state_dict().items()})
-    names = {id(p): n for n, p in [*bert.named_parameters(), *(("qa_head." + k, v) for k, v in head.named_parameters())]}
+    names = {
+        id(p): n for n, p in [*bert.named_parameters(), *(("qa_head." + k, v) for k, v in head.named_parameters())]
+    }
     for group in opt.param_groups:
         for p in group["params"]:
             st = opt.state.get(p)
@@ -231,7 +233,7 @@ def train(examples: list[Example], args, recipe: str):
     from tqdm import tqdm
     from transformers import AutoModel
 
-    from ..embedding import bundled_model_path
+    from ...models.embedding import bundled_model_path
 
     torch.manual_seed(args.seed)
     bert = AutoModel.from_pretrained(str(bundled_model_path()), add_pooling_layer=False)
@@ -295,7 +297,7 @@ def save(bert, head, freeze: int, path: Path, meta: dict) -> None:
     """The trained layers and the head, float16, with the base model's hash in the metadata."""
     from safetensors.numpy import save_file
 
-    from ..embedding import bundled_model_path, sha256_file
+    from ...models.embedding import bundled_model_path, sha256_file
 
     tensors = {}
     for name, p in bert.named_parameters():
@@ -312,7 +314,7 @@ def save(bert, head, freeze: int, path: Path, meta: dict) -> None:
 
 def evaluate(reader_path: Path, texts: dict[str, str], items: list[QAItem]) -> dict:
     """Gold-paragraph reading on held-out questions: EM/F1 (v1.1), has-answer AUROC (v2.0)."""
-    from ..reader import Reader
+    from ...answer.reader import Reader
 
     reader = Reader.load(reader_path)
     f1s, ems, v2_scores, v2_labels, v2_f1 = [], [], [], [], []
@@ -364,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     from tokenizers import Tokenizer
 
-    from ..embedding import bundled_model_path
+    from ...models.embedding import bundled_model_path
 
     torch.set_num_threads(max(1, args.threads))
     train_texts, train_items = load_tagged(args.data / "squad-v1.1" / "train.json", "train")
