@@ -76,6 +76,12 @@ def test_spans_are_whole_words_and_never_the_questions_own_name():
     assert refined("Who is Russia's deputy foreign minister?", "Russia’s Deputy Foreign Minister") == []
     assert refined("Who is Russia's deputy foreign minister?", "Gregory Karasin") == ["Gregory Karasin"]
     assert refined("What did Karasin's interviewer work for?", "Sputnik Belarus") == ["Sputnik Belarus"]
+    # the question's name at a span's edge is trimmed off; what is left must say something new
+    assert refined("Who is Gregory Karasin?", "Russia’s Deputy Foreign Minister Gregory Karasin") == [
+        "Russia’s Deputy Foreign Minister"
+    ]
+    assert refined("Who is Karasin?", "Foreign Minister Gregory Karasin") == ["Foreign Minister"]  # all of the name
+    assert refined("Who did Gregory Karasin tell?", "Karasin told Sputnik Belarus") == ["told Sputnik Belarus"]
 
 
 def test_numpy_reader_matches_torch(reader):
