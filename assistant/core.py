@@ -21,8 +21,8 @@ from .answer.answerer import ExtractiveAnswerer
 from .answer.question import analyse
 from .answer.reader import load_reader
 from .errors import AssistantError, EmptyQuestionError, IndexMismatchError
-from .ingest.pipeline import IngestReport, ingest_articles, ingest_paths
-from .models.embedding import BUNDLED_SHA256, Embedder
+from .ingest.pipeline import IngestReport, check_encoder, ingest_articles, ingest_paths
+from .models.embedding import Embedder
 from .records import Answer, Article, Citation
 from .search.conversation import Conversation, Turn, normalise_history, plan_query
 from .search.retrieval import HybridRetriever
@@ -71,12 +71,8 @@ class Assistant:
     def __init__(self, index: Index, embedder: Embedder, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.from_env(index_dir=index.folder.path)
         self.embedder = embedder
-        # The reader is the bundled encoder with fine-tuned upper layers: when the embedder holds that
-        # encoder in NumPy, the reader shares its embeddings and lower layers.
-        fast = getattr(embedder, "fast", None)
-        bundled = fast if fast is not None and embedder.spec.weights_sha256 == BUNDLED_SHA256 else None
         self.answerer = ExtractiveAnswerer(
-            reader=load_reader(self.settings.reader, share=bundled), reader_passages=self.settings.reader_passages
+            reader=load_reader(self.settings.reader), reader_passages=self.settings.reader_passages
         )
         self._lock = threading.RLock()
         self._failed_generation: str | None = None
@@ -132,6 +128,7 @@ class Assistant:
                 f"index at {index.folder.path} was built with model {model.get('name')!r}, not "
                 f"{embedder.spec.name!r}: drop the model setting, or {rebuild_hint(index.folder.path)} --model {embedder.spec.name}"
             )
+        check_encoder(index.manifest, embedder, index.folder.path)
         if model.get("dim") != embedder.dim:
             raise IndexMismatchError(
                 f"index vectors have {model.get('dim')} dimensions, the model {embedder.dim}; {rebuild_hint(index.folder.path)}"
