@@ -157,10 +157,10 @@ class Reader:
         else:
             base_sha = sha256_file(base_path / "model.safetensors")
         try:
-            data, info = ensure_graph("reader", base_path, base_sha, path)
+            graph, info = ensure_graph("reader", base_path, base_sha, path)
             config = json.loads((base_path / "config.json").read_text())
             tok = load_tokenizer(base_path, None)  # its own: the reader changes its settings
-            bert = OnnxBert(session(data, threads), tok, int(config.get("max_position_embeddings", 512)), 2, info)
+            bert = OnnxBert(session(graph, threads), tok, int(config.get("max_position_embeddings", 512)), 2, info)
         except (OSError, ValueError, RuntimeError) as exc:
             raise ModelError(f"cannot load reader {path}: {exc.__class__.__name__}: {exc}") from exc
         return cls(bert, meta)

@@ -76,6 +76,14 @@ def chunking_settings(settings: Settings) -> dict:
     }
 
 
+def sentence_vector_method(embedder: Embedder) -> str:
+    """How a new index's sentence vectors are made with this embedder (``ASSISTANT_SENTENCE_VECTORS=per-sentence``
+    keeps the old way, for comparisons)."""
+    if getattr(embedder, "pools_chunks", False) and os.environ.get("ASSISTANT_SENTENCE_VECTORS") != PER_SENTENCE:
+        return POOLED
+    return PER_SENTENCE
+
+
 def encoder_record(embedder: Embedder, sentence_vectors: str) -> dict:
     """The manifest's ``encoder``: runtime, quantisation and how sentence vectors were made."""
     info = dict(getattr(embedder, "encoder_info", None) or {"runtime": "custom", "quantisation": "none"})
@@ -185,7 +193,7 @@ def ingest_articles(
             report.generation = old_gen.name if old_gen else ""
             return report
         pooled = getattr(embedder, "pools_chunks", False)
-        method = index_sentence_vectors(manifest_old) if old_gen else (POOLED if pooled else PER_SENTENCE)
+        method = index_sentence_vectors(manifest_old) if old_gen else sentence_vector_method(embedder)
         if method == POOLED and not pooled and todo:
             raise IndexMismatchError(
                 f"index at {folder.path} pools sentence vectors from chunk passes, which this model cannot; "

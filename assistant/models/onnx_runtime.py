@@ -113,17 +113,26 @@ def _atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def _read_verified(path: Path, settings: dict) -> bytes | None:
-    """The graph's bytes when it and its record are present and its sha256 matches."""
+def _verified(path: Path, settings: dict) -> bool:
+    """True when the graph and its record are present and the graph's sha256 matches the record."""
     try:
         record = json.loads(path.with_suffix(".json").read_text())
-        data = path.read_bytes()
+        if record.get("settings") != settings or path.stat().st_size != record.get("size"):
+            raise ValueError("record does not match")
+        ok = _sha256_path(path) == record.get("sha256")
     except (OSError, ValueError):
-        return None
-    if record.get("settings") != settings or record.get("sha256") != _sha256_bytes(data):
+        return False
+    if not ok:
         logger.warning("ONNX cache file %s fails verification; exporting it again", path)
-        return None
-    return data
+    return ok
+
+
+def _sha256_path(path: Path, chunk: int = 1 << 22) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
 
 
 def _base_state(folder: Path) -> dict[str, np.ndarray]:
@@ -217,29 +226,39 @@ def export_graph(
         return raw.read_bytes()
 
 
+def quantisation(kind: str) -> str:
+    """The quantisation a graph kind runs at: fp32 unless ``ASSISTANT_ENCODER_QUANT`` /
+    ``ASSISTANT_READER_QUANT`` say ``int8`` (see eval/README.md for what int8 costs in quality)."""
+    value = os.environ.get(f"ASSISTANT_{kind.upper()}_QUANT", "") or DEFAULT_QUANT[kind]
+    if value not in ("fp32", "int8"):
+        raise ValueError(f"ASSISTANT_{kind.upper()}_QUANT must be fp32 or int8, not {value!r}")
+    return value
+
+
+#: What each graph runs at by default: int8 only where measured quality holds.
+DEFAULT_QUANT = {"encoder": "fp32", "reader": "fp32"}
+
+
 def ensure_graph(
     kind: str,
     base_folder: Path,
     base_sha256: str,
     tuned_path: Path | None = None,
-    quant: str = "fp32",
-) -> tuple[bytes, dict]:
-    """The verified bytes of a cached graph, exporting it first when it is missing or damaged."""
+    quant: str | None = None,
+) -> tuple[Path, dict]:
+    """The path of a verified cached graph, exporting it first when it is missing or damaged."""
     from filelock import FileLock
 
-    tuned_sha = ""
-    if tuned_path is not None:
-        tuned_sha = _sha256_bytes(Path(tuned_path).read_bytes())
+    quant = quant or quantisation(kind)
+    tuned_sha = _sha256_path(Path(tuned_path)) if tuned_path is not None else ""
     settings = export_settings(kind, base_sha256, tuned_sha, quant)
     path = cache_path(settings)
-    data = _read_verified(path, settings)
-    if data is not None:
-        return data, settings
+    if _verified(path, settings):
+        return path, settings
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path.with_suffix(".lock"))):
-        data = _read_verified(path, settings)  # another process may have just written it
-        if data is not None:
-            return data, settings
+        if _verified(path, settings):  # another process may have just written it
+            return path, settings
         t = time.perf_counter()
         tuned = None
         if tuned_path is not None:
@@ -251,11 +270,12 @@ def ensure_graph(
         record = {"settings": settings, "sha256": _sha256_bytes(data), "size": len(data)}
         _atomic_write(path.with_suffix(".json"), json.dumps(record, indent=1).encode())
         logger.info("exported %s to %s in %.1f s", kind, path, time.perf_counter() - t)
-    return data, settings
+    return path, settings
 
 
-def session(data: bytes, threads: int = 1):
-    """An InferenceSession over graph bytes: ``threads`` intra-op threads that sleep when idle."""
+def session(path: Path, threads: int = 1):
+    """An InferenceSession of a graph file: ``threads`` intra-op threads that sleep when idle.
+    (Read by ONNX Runtime from the path: from bytes it held a second copy of the weights.)"""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -267,7 +287,7 @@ def session(data: bytes, threads: int = 1):
     # Spinning workers steal the cores from everything else on a small shared machine.
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
-    return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
 def load_tokenizer(folder: Path, max_length: int | None):
@@ -306,21 +326,15 @@ class OnnxBert:
         self.info = info or {}
 
     @classmethod
-    def load_encoder(
-        cls, folder: str | Path, base_sha256: str, threads: int = 1, quant: str = "fp32", data: bytes | None = None
-    ) -> OnnxBert:
+    def load_encoder(cls, folder: str | Path, base_sha256: str, threads: int = 1, quant: str | None = None) -> OnnxBert:
         folder = Path(folder)
         config = json.loads((folder / "config.json").read_text())
         st_config = {}
         if (folder / "sentence_bert_config.json").exists():
             st_config = json.loads((folder / "sentence_bert_config.json").read_text())
         max_len = int(st_config.get("max_seq_length") or config.get("max_position_embeddings", 512))
-        info: dict = {}
-        if data is None:
-            data, info = ensure_graph("encoder", folder, base_sha256, quant=quant)
-        sess = session(data, threads)
-        del data
-        return cls(sess, load_tokenizer(folder, max_len), max_len, int(config["hidden_size"]), info)
+        path, info = ensure_graph("encoder", folder, base_sha256, quant=quant)
+        return cls(session(path, threads), load_tokenizer(folder, max_len), max_len, int(config["hidden_size"]), info)
 
     def run(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray | None = None) -> np.ndarray:
         """(batch, seq) int64 arrays → the graph's output (hidden states or start/end logits), float32."""
