@@ -11,6 +11,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -245,15 +246,27 @@ class Assistant:
     def ingest(
         self, paths: Iterable[str | Path], *, progress: bool = False, rebuild: bool = False, **kw
     ) -> IngestReport:
-        """Add or update the articles under ``paths``; the new index is used at once."""
-        report = ingest_paths(
-            self.index.folder.path, paths, self.embedder, self.settings, progress=progress, rebuild=rebuild, **kw
+        """Add or update the articles under ``paths``; the new index is used at once.
+
+        Answering does not wait behind it: the encoder runs in a worker process at a lower
+        priority (large ingests), the rest in a thread of lower priority, and questions keep being
+        answered from the loaded snapshot until the new generation is published."""
+        report = _low_priority(
+            ingest_paths,
+            self.index.folder.path,
+            paths,
+            self.embedder,
+            self.settings,
+            progress=progress,
+            rebuild=rebuild,
+            **kw,
         )
         self.refresh()
         return report
 
     def ingest_articles(self, articles: Iterable[Article], **kw) -> IngestReport:
-        report = ingest_articles(self.index.folder.path, articles, self.embedder, self.settings, **kw)
+        """Like :meth:`ingest`, for articles already read (the chat's upload)."""
+        report = _low_priority(ingest_articles, self.index.folder.path, articles, self.embedder, self.settings, **kw)
         self.refresh()
         return report
 
@@ -274,6 +287,36 @@ class Assistant:
     def info(self) -> dict:
         """What is indexed: counts, model, sizes on disk."""
         return self.index.info()
+
+
+#: How much lower the CPU priority of an ingest's own thread is than the answering threads'.
+INGEST_NICE = 10
+
+
+def _low_priority(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` in a new thread whose CPU priority is lowered by :data:`INGEST_NICE`
+    (Linux: ``nice`` is per thread, so the threads answering questions keep theirs). Exceptions
+    are re-raised here; progress callbacks are called from that thread."""
+    out: dict = {}
+
+    def target() -> None:
+        try:
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + INGEST_NICE))
+        except (AttributeError, OSError):  # not Linux: same priority
+            pass
+        try:
+            out["result"] = fn(*args, **kwargs)
+        except BaseException as exc:
+            out["error"] = exc
+
+    worker = threading.Thread(target=target, name="assistant-ingest", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.2)  # wakes up for Ctrl-C in the main thread
+    if "error" in out:
+        raise out["error"]
+    return out["result"]
 
 
 def _existing_model(index_dir: Path) -> str | None:
