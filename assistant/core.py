@@ -11,6 +11,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -22,8 +23,8 @@ from .answer.metadata import covers_topic, field_answer, metadata_field, topic_t
 from .answer.question import analyse
 from .answer.reader import load_reader
 from .errors import AssistantError, EmptyQuestionError, IndexMismatchError
-from .ingest.pipeline import IngestReport, ingest_articles, ingest_paths
-from .models.embedding import BUNDLED_SHA256, Embedder
+from .ingest.pipeline import IngestReport, check_encoder, ingest_articles, ingest_paths
+from .models.embedding import Embedder
 from .records import Answer, Article, Citation
 from .search.conversation import Conversation, Turn, normalise_history, plan_query
 from .search.retrieval import HybridRetriever
@@ -72,12 +73,8 @@ class Assistant:
     def __init__(self, index: Index, embedder: Embedder, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.from_env(index_dir=index.folder.path)
         self.embedder = embedder
-        # The reader is the bundled encoder with fine-tuned upper layers: when the embedder holds that
-        # encoder in NumPy, the reader shares its embeddings and lower layers.
-        fast = getattr(embedder, "fast", None)
-        bundled = fast if fast is not None and embedder.spec.weights_sha256 == BUNDLED_SHA256 else None
         self.answerer = ExtractiveAnswerer(
-            reader=load_reader(self.settings.reader, share=bundled), reader_passages=self.settings.reader_passages
+            reader=load_reader(self.settings.reader), reader_passages=self.settings.reader_passages
         )
         self._lock = threading.RLock()
         self._failed_generation: str | None = None
@@ -133,6 +130,7 @@ class Assistant:
                 f"index at {index.folder.path} was built with model {model.get('name')!r}, not "
                 f"{embedder.spec.name!r}: drop the model setting, or {rebuild_hint(index.folder.path)} --model {embedder.spec.name}"
             )
+        check_encoder(index.manifest, embedder, index.folder.path)
         if model.get("dim") != embedder.dim:
             raise IndexMismatchError(
                 f"index vectors have {model.get('dim')} dimensions, the model {embedder.dim}; {rebuild_hint(index.folder.path)}"
@@ -289,15 +287,27 @@ class Assistant:
     def ingest(
         self, paths: Iterable[str | Path], *, progress: bool = False, rebuild: bool = False, **kw
     ) -> IngestReport:
-        """Add or update the articles under ``paths``; the new index is used at once."""
-        report = ingest_paths(
-            self.index.folder.path, paths, self.embedder, self.settings, progress=progress, rebuild=rebuild, **kw
+        """Add or update the articles under ``paths``; the new index is used at once.
+
+        Answering does not wait behind it: the encoder runs in a worker process at a lower
+        priority (large ingests), the rest in a thread of lower priority, and questions keep being
+        answered from the loaded snapshot until the new generation is published."""
+        report = _low_priority(
+            ingest_paths,
+            self.index.folder.path,
+            paths,
+            self.embedder,
+            self.settings,
+            progress=progress,
+            rebuild=rebuild,
+            **kw,
         )
         self.refresh()
         return report
 
     def ingest_articles(self, articles: Iterable[Article], **kw) -> IngestReport:
-        report = ingest_articles(self.index.folder.path, articles, self.embedder, self.settings, **kw)
+        """Like :meth:`ingest`, for articles already read (the chat's upload)."""
+        report = _low_priority(ingest_articles, self.index.folder.path, articles, self.embedder, self.settings, **kw)
         self.refresh()
         return report
 
@@ -318,6 +328,36 @@ class Assistant:
     def info(self) -> dict:
         """What is indexed: counts, model, sizes on disk."""
         return self.index.info()
+
+
+#: How much lower the CPU priority of an ingest's own thread is than the answering threads'.
+INGEST_NICE = 10
+
+
+def _low_priority(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` in a new thread whose CPU priority is lowered by :data:`INGEST_NICE`
+    (Linux: ``nice`` is per thread, so the threads answering questions keep theirs). Exceptions
+    are re-raised here; progress callbacks are called from that thread."""
+    out: dict = {}
+
+    def target() -> None:
+        try:
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + INGEST_NICE))
+        except (AttributeError, OSError):  # not Linux: same priority
+            pass
+        try:
+            out["result"] = fn(*args, **kwargs)
+        except BaseException as exc:
+            out["error"] = exc
+
+    worker = threading.Thread(target=target, name="assistant-ingest", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.2)  # wakes up for Ctrl-C in the main thread
+    if "error" in out:
+        raise out["error"]
+    return out["result"]
 
 
 def _existing_model(index_dir: Path) -> str | None:

@@ -33,6 +33,17 @@ class CountingEmbedder:
     def encode_query(self, text):
         return self.inner.encode_query(text)
 
+    # one encoder pass per chunk: counts the sentences whose vectors it makes
+    pools_chunks = True
+
+    @property
+    def encoder_info(self):
+        return self.inner.encoder_info
+
+    def encode_chunks(self, articles, **kw):
+        self.texts += sum(len(sents) for _, sents, _ in articles)
+        return self.inner.encode_chunks(articles, **kw)
+
 
 def _article(folder: Path, name: str, body: str) -> Path:
     p = folder / f"{name}.txt"

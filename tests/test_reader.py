@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -84,37 +86,67 @@ def test_spans_are_whole_words_and_never_the_questions_own_name():
     assert refined("Who did Gregory Karasin tell?", "Karasin told Sputnik Belarus") == ["told Sputnik Belarus"]
 
 
-def test_numpy_reader_matches_torch(reader):
+def _torch_logits(reader_file, question: str, passage: str, tok, cls_id: int, sep_id: int):
+    """The reader's start/end logits computed in torch from the base weights + the reader file."""
     torch = pytest.importorskip("torch")
+    from safetensors.torch import load_file
     from transformers import AutoModel
 
+    from assistant.answer.reader import pair_ids
     from assistant.models.embedding import bundled_model_path
 
     bert = AutoModel.from_pretrained(str(bundled_model_path()), add_pooling_layer=False)
-    from safetensors.torch import load_file
-
-    tuned = load_file(str(READER_FILE))
-    state = {k: v.float() for k, v in tuned.items() if not k.startswith("qa_head.")}
-    bert.load_state_dict(state, strict=False)
+    tuned = {k: v.float() for k, v in load_file(str(reader_file)).items()}
+    head_w, head_b = tuned.pop("qa_head.weight"), tuned.pop("qa_head.bias")
+    missing, unexpected = bert.load_state_dict(tuned, strict=False)
+    assert not unexpected
     bert.train(False)
-    tok = reader.bert.tokenizer
-    q = tok.encode("Where were the talks held?", add_special_tokens=False).ids
-    c = tok.encode(PASSAGE, add_special_tokens=False).ids
-    from assistant.answer.reader import pair_ids
-
-    ids, types, _ = pair_ids(q, c, reader.cls_id, reader.sep_id)
+    q = tok.encode(question, add_special_tokens=False).ids
+    c = tok.encode(passage, add_special_tokens=False).ids
+    ids, types, _ = pair_ids(q, c, cls_id, sep_id)
     with torch.no_grad():
-        hidden = (
-            bert(
-                input_ids=torch.tensor([ids]),
-                attention_mask=torch.ones(1, len(ids), dtype=torch.long),
-                token_type_ids=torch.tensor([types]),
-            )
-            .last_hidden_state[0]
-            .numpy()
-        )
-    ours = reader.bert.hidden_states(np.array([ids]), np.ones((1, len(ids)), np.float32), np.array([types]))[0]
-    assert np.abs(hidden - ours).max() < 1e-3
+        hidden = bert(
+            input_ids=torch.tensor([ids]),
+            attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+            token_type_ids=torch.tensor([types]),
+        ).last_hidden_state
+        logits = (hidden @ head_w.T + head_b)[0].numpy()
+    return np.array([ids]), np.array([types]), logits
+
+
+def test_onnx_reader_matches_torch(reader):
+    """The ONNX graph (bundled base + the shipped file's tuned upper layers, freeze=2) equals torch."""
+    assert reader.meta["freeze"] == 2
+    ids, types, want = _torch_logits(READER_FILE, "Where were the talks held?", PASSAGE, reader.bert.tokenizer,
+                                     reader.cls_id, reader.sep_id)  # fmt: skip
+    got = reader.logits(ids, np.ones_like(ids), types)[0]
+    assert np.abs(got - want).max() < 1e-3
+
+
+def test_a_reader_with_every_layer_tuned_loads_and_matches_torch(tmp_path, reader):
+    """freeze=0: all six encoder layers come from the reader file (the new training recipe)."""
+    from safetensors.numpy import load_file, save_file
+
+    base = load_file(str(READER_FILE))
+    rng = np.random.default_rng(0)
+    from assistant.models.embedding import bundled_model_path
+
+    full = {k.removeprefix("bert."): v for k, v in load_file(str(bundled_model_path() / "model.safetensors")).items()}
+    tuned = {k: v for k, v in base.items()}
+    for k, v in full.items():
+        if k.startswith("encoder.layer.0.") or k.startswith("encoder.layer.1."):
+            tuned[k] = (v + rng.normal(0, 0.02, v.shape)).astype(np.float16)  # "fine-tuned" lower layers
+    path = tmp_path / "reader-freeze0.safetensors"
+    save_file(
+        tuned, str(path), metadata={"reader": json.dumps({"freeze": 0, "base_sha256": reader.meta["base_sha256"]})}
+    )
+    r0 = Reader.load(path)
+    assert r0.meta["freeze"] == 0
+    ids, types, want = _torch_logits(path, "Where were the talks held?", PASSAGE, r0.bert.tokenizer, r0.cls_id,
+                                     r0.sep_id)  # fmt: skip
+    got = r0.logits(ids, np.ones_like(ids), types)[0]
+    assert np.abs(got - want).max() < 1e-3
+    assert np.abs(got - reader.logits(ids, np.ones_like(ids), types)[0]).max() > 1e-2  # the lower layers count
 
 
 def test_reader_setting(tmp_path, seeds_index, embedder):
@@ -158,13 +190,7 @@ def test_missing_reader_is_a_clear_error(tmp_path, seeds_index, embedder):
         )
 
 
-def test_the_assistants_reader_shares_the_embedders_weights(seeds_assistant, reader):
+def test_the_assistant_uses_the_shared_reader(seeds_assistant, reader):
     shared = seeds_assistant.answerer.reader
-    fast = seeds_assistant.embedder.fast
-    assert shared is not reader and fast is not None
-    assert np.shares_memory(shared.bert.word, fast.word)  # read once, not twice
-    assert shared.bert.tokenizer is not fast.tokenizer  # the reader's settings stay its own
-    a = reader.read("Where were the talks held?", [PASSAGE])[0]
-    b = shared.read("Where were the talks held?", [PASSAGE])[0]
-    assert (b.spans[0].start, b.spans[0].end) == (a.spans[0].start, a.spans[0].end)
-    assert abs(b.null - a.null) < 1e-4 and abs(b.spans[0].score - a.spans[0].score) < 1e-4
+    assert shared is reader  # one session per reader file and process
+    assert shared.bert.tokenizer is not seeds_assistant.embedder.fast.tokenizer  # the reader's settings stay its own

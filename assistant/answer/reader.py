@@ -4,7 +4,8 @@ The reader is the bundled all-MiniLM-L6-v2 encoder with its upper layers fine-tu
 tuning data plus a start/end head (``python -m assistant.evaluation.training.train_reader``). Only the
 fine-tuned layers and the head are shipped (``assistant/data/reader.safetensors``, float16);
 the embeddings and lower layers are read from the bundled model, whose sha256 the reader file
-records. It runs in NumPy, so answering never imports torch.
+records. It runs in ONNX Runtime (one graph of the merged weights, exported once and cached), so
+answering never imports torch.
 
 For each passage it gives, SQuAD 2.0 style, a *null score* (the [CLS] start + end logits) and
 the best spans (start + end logits); ``span - null`` says how much the reader believes the
@@ -31,7 +32,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..models.embedding import BUNDLED_SHA256
-from ..models.numpy_bert import NumpyBert
+from ..models.onnx_runtime import OnnxBert, ensure_graph, load_tokenizer, session
 from ..terms import STOPWORDS, fold
 
 READER_FILE = Path(__file__).resolve().parents[1] / "data" / "reader.safetensors"
@@ -70,26 +71,23 @@ class PassageReading:
         return None
 
 
-def load_reader(name: str | None, share: NumpyBert | None = None) -> Reader | None:
+def load_reader(name: str | None, threads: int = 1) -> Reader | None:
     """The reader a setting names: ``"bundled"`` (the shipped file), ``"none"``/``""`` (no reader),
-    or a path to a reader file. Loaded once per process and shared (it is read-only). ``share``:
-    the bundled encoder, already loaded by the embedder (see :meth:`Reader.load`)."""
+    or a path to a reader file. Loaded once per process and shared (it is read-only and its
+    ONNX Runtime session may be run from several threads at once)."""
     if not name or name.lower() in {"none", "off", "false", "0"}:
         return None
-    return _load_file(str(READER_FILE) if name == "bundled" else str(Path(name).expanduser().resolve()), share)
+    return _load_file(str(READER_FILE) if name == "bundled" else str(Path(name).expanduser().resolve()), threads)
 
 
 @lru_cache(maxsize=4)
-def _load_file(path: str, share: NumpyBert | None = None) -> Reader:
+def _load_file(path: str, threads: int = 1) -> Reader:
     if not Path(path).is_file():
         raise ModelError(
             f"reader file not found: {path} (set the reader to 'bundled', 'none' or a file "
             "written by python -m assistant.evaluation.training.train_reader; ASSISTANT_READER or --reader)"
         )
-    reader = Reader.load(path, share=share)
-    if reader.meta.get("base_sha256") not in (None, BUNDLED_SHA256):
-        raise ModelError(f"reader file {path} was trained on another base model than the bundled one")
-    return reader
+    return Reader.load(path, threads=threads)
 
 
 def windows(n: int, size: int = MAX_CONTEXT_TOKENS, stride: int = STRIDE) -> list[tuple[int, int]]:
@@ -126,49 +124,50 @@ def best_spans(start: np.ndarray, end: np.ndarray, k: int = 20, max_len: int = M
 
 
 class Reader:
-    """Question + passages → :class:`PassageReading` per passage (NumPy forward pass)."""
+    """Question + passages → :class:`PassageReading` per passage (ONNX Runtime forward pass)."""
 
-    def __init__(self, bert: NumpyBert, head_w: np.ndarray, head_b: np.ndarray, meta: dict) -> None:
-        self.bert = bert
-        self.head_w = head_w  # (dim, 2)
-        self.head_b = head_b  # (2,)
+    def __init__(self, bert: OnnxBert, meta: dict) -> None:
+        self.bert = bert  # its graph gives start/end logits
         self.meta = meta
         vocab = bert.tokenizer.get_vocab()
         self.cls_id, self.sep_id = vocab["[CLS]"], vocab["[SEP]"]
-        bert.tokenizer.no_truncation()
 
     @classmethod
-    def load(
-        cls, path: str | Path | None = None, base: str | Path | None = None, share: NumpyBert | None = None
-    ) -> Reader:
+    def load(cls, path: str | Path | None = None, base: str | Path | None = None, threads: int = 1) -> Reader:
         """Load the shipped reader (or ``path``) over the bundled encoder (or ``base``).
 
-        ``share``: the bundled encoder already loaded (the embedder's NumPy model); its embeddings
-        and frozen layers are used as they are instead of being read a second time (about 60 MB)."""
+        The reader file holds the fine-tuned encoder layers (any number: its ``freeze`` is how many
+        lower layers were left as the base's) and the start/end head. They are merged over the base
+        weights and exported to one ONNX graph the first time (with torch; cached by both files'
+        sha256, see :mod:`assistant.models.onnx_runtime`); later loads only read the cached graph."""
         from safetensors import safe_open
-        from tokenizers import Tokenizer
 
-        from ..models.embedding import bundled_model_path
+        from ..models.embedding import bundled_model_path, sha256_file
 
         path = Path(path) if path else READER_FILE
         if not path.exists():
             raise FileNotFoundError(f"reader weights not found: {path}")
         with safe_open(str(path), framework="numpy") as f:
             meta = json.loads((f.metadata() or {}).get("reader", "{}"))
-            tuned = {k: f.get_tensor(k).astype(np.float32) for k in f.keys()}
-        head_w, head_b = tuned.pop("qa_head.weight").T.copy(), tuned.pop("qa_head.bias")
         base_path = Path(base) if base else bundled_model_path()
-        config = json.loads((base_path / "config.json").read_text())
-        tok = Tokenizer.from_file(str(base_path / "tokenizer.json"))  # its own: the reader changes its settings
-        tok.no_padding()
-        max_len = int(config.get("max_position_embeddings", 512))
-        if share is not None:
-            return cls(share.with_layers(tuned, tok, max_len), head_w, head_b, meta)
-        from safetensors.numpy import load_file
+        if base is None:
+            if meta.get("base_sha256") not in (None, BUNDLED_SHA256):
+                raise ModelError(f"reader file {path} was trained on another base model than the bundled one")
+            base_sha = BUNDLED_SHA256
+        else:
+            base_sha = sha256_file(base_path / "model.safetensors")
+        try:
+            graph, info = ensure_graph("reader", base_path, base_sha, path)
+            config = json.loads((base_path / "config.json").read_text())
+            tok = load_tokenizer(base_path, None)  # its own: the reader changes its settings
+            bert = OnnxBert(session(graph, threads), tok, int(config.get("max_position_embeddings", 512)), 2, info)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise ModelError(f"cannot load reader {path}: {exc.__class__.__name__}: {exc}") from exc
+        return cls(bert, meta)
 
-        weights = {k.removeprefix("bert."): v for k, v in load_file(str(base_path / "model.safetensors")).items()}
-        weights.update(tuned)
-        return cls(NumpyBert(weights, config, tok, max_len), head_w, head_b, meta)
+    def logits(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
+        """(batch, seq) int64 ids, 0/1 mask and token types → (batch, seq, 2) start/end logits."""
+        return self.bert.run(ids, mask, types)
 
     def read(self, question: str, passages: list[str], batch: int = 8) -> list[PassageReading]:
         """Read each passage; spans are character offsets into that passage."""
@@ -189,14 +188,12 @@ class Reader:
             seq = max(len(r[1]) for r in part)
             ids = np.zeros((len(part), seq), np.int64)
             types = np.zeros_like(ids)
-            mask = np.zeros((len(part), seq), np.float32)
+            mask = np.zeros_like(ids)
             for i, r in enumerate(part):
                 ids[i, : len(r[1])] = r[1]
                 types[i, : len(r[2])] = r[2]
                 mask[i, : len(r[1])] = 1
-            with self.bert.one_blas_thread():
-                hidden = self.bert.hidden_states(ids, mask, types)
-            logits = hidden @ self.head_w + self.head_b  # (b, seq, 2)
+            logits = self.logits(ids, mask, types)  # (b, seq, 2)
             for i, (p, _ids, _, off, offs) in enumerate(part):
                 st, en = logits[i, :, 0], logits[i, :, 1]
                 null = float(st[0] + en[0])

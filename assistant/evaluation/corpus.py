@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from ..core import Assistant
-from ..ingest.pipeline import chunking_settings, ingest_articles
+from ..ingest.pipeline import POOLED, chunking_settings, ingest_articles, sentence_vector_method
 from ..models.embedding import Embedder
 from ..records import Article
 from ..settings import Settings
@@ -20,6 +20,8 @@ CACHE = Path(os.environ.get("ASSISTANT_BENCH_CACHE", Path.home() / ".cache" / "a
 def corpus_key(articles: list[Article], embedder: Embedder, settings: Settings) -> str:
     h = hashlib.sha256()
     h.update(json.dumps([embedder.spec.name, chunking_settings(settings)]).encode())
+    if sentence_vector_method(embedder) == POOLED:  # sentence vectors from one pass per chunk
+        h.update(json.dumps([POOLED, embedder.encoder_info, os.environ.get("ASSISTANT_CHUNK_VECTOR", "")]).encode())
     for a in articles:
         h.update(a.id.encode())
         h.update(a.content_hash.encode())

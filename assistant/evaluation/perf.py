@@ -1,23 +1,28 @@
-"""Performance benchmark: ingest throughput, ``ask()`` latency by stage, index scale, start-up.
+"""Performance benchmark: every speed figure as a ratio to a baseline measured in the same run.
 
 ``assistant bench perf [--data DIR] [--sizes 10000,100000,1000000] [--limit N] [--out FILE]``
 measures, in one run (timings on a shared machine are noisy, so the verdicts are ratios and
 percentiles measured side by side):
 
-- **ingest** — the SQuAD v1.1 tuning paragraphs written as a ``.jsonl`` file, ingested from scratch:
-  chunks/s of the whole pipeline (parse → segment → embed → index → store → BM25 → publish) against
-  ``model.encode`` alone on the same chunk texts with the same batch size (target ratio ≥ 0.9),
-  the time of each stage, and re-ingesting the unchanged file (target ≤ 2 % of the first ingest);
-- **query** — ``ask()`` over ``--limit`` (default 500) SQuAD questions after a warm-up: p50/p95/p99 of
-  every stage (question embedding, FAISS, BM25, fusion, answer selection) against encoding the
-  question alone (targets: p50 ≤ 2× the question embedding and ≤ 30 ms), then the same questions
-  again (cached question vectors);
+- **ingest** — the SQuAD v1.1 tuning paragraphs written as a ``.jsonl`` file, ingested from scratch
+  (twice): chunks/s of the whole pipeline (parse → segment → embed → index → store → BM25 → publish)
+  against a bare sentence-transformers ``model.encode(chunk_texts, batch_size=32)`` of the same chunk
+  texts between the two (target ratio ≥ 1.5), the time of each stage, and re-ingesting the unchanged
+  file (target ≤ 2 % of the first ingest);
+- **query** — ``ask()`` (with the reader unless ``ASSISTANT_READER=none``) over ``--limit`` (default
+  500) SQuAD questions after a warm-up: p50/p95/p99 of every stage against a bare
+  sentence-transformers ``model.encode([question])`` (target: ask() p50 ≤ 3× its p50), then the same
+  questions again (cached question vectors);
+- **concurrent** — ``ask()`` p95 while ``Assistant.ingest_articles`` adds ``--upload-articles`` (800)
+  articles from another thread, as the chat's upload does, against ``ask()`` p95 idle (target ≤ 3×);
+- **memory** — RSS of a fresh process after answering ``--memory-questions`` (2,000) questions
+  (target ≤ 400 MB);
 - **scale** — synthetic corpora of ``--sizes`` chunks (clustered random unit vectors of the model's
   dimension, Zipf-distributed generated text): dense index type and build time, search p50/p95,
   recall@10 against exact search, RSS and disk bytes per chunk, BM25 build and search p50/p95
   (targets at 1M: dense p50 ≤ 10 ms with recall@10 ≥ 0.95, BM25 p50 ≤ 50 ms);
 - **start-up** — a new process that loads an index of ``seeds/`` and answers one question: time to the
-  first answer and its RSS, plus the time of ``assistant --help`` (heavy imports happen lazily).
+  first answer (target ≤ 0.8 s) and its RSS, plus the time of ``assistant --help``.
 
 It prints a table, writes the JSON report (``--out``, default ``eval/reports/perf.json``) and a plot of
 search latency against corpus size (``--figure``, default ``eval/figures/perf_scale.png``).
@@ -31,6 +36,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -47,7 +53,7 @@ from ..settings import PROJECT_ROOT, Settings
 from .commands import benchmark
 from .metrics import percentiles
 
-SECTIONS = ("ingest", "query", "scale", "startup")
+SECTIONS = ("ingest", "query", "concurrent", "memory", "scale", "startup")
 DEFAULT_OUT = PROJECT_ROOT / "eval" / "reports" / "perf.json"
 DEFAULT_FIGURE = PROJECT_ROOT / "eval" / "figures" / "perf_scale.png"
 STARTUP_QUESTION = "Which states recognize Abkhazia?"
@@ -70,6 +76,13 @@ def dir_bytes(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _version(module: str) -> str:
+    try:
+        return __import__(module).__version__
+    except ImportError:
+        return ""
 
 
 def machine() -> dict:
@@ -102,6 +115,7 @@ def machine() -> dict:
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "query_threads": 1,
+        "onnxruntime": _version("onnxruntime"),
         "faiss": faiss.__version__,
         "python": platform.python_version(),
         "load_average": [round(x, 2) for x in load],
@@ -114,8 +128,14 @@ def _ms(values_s: list[float]) -> dict[str, float]:
 
 
 # --- ingest -------------------------------------------------------------------------------
+def _bare_model(embedder):
+    """The plain sentence-transformers model of the embedder's weights: what the ratios compare with."""
+    return embedder.model
+
+
 def bench_ingest(articles, embedder, settings: Settings, workdir: Path) -> dict:
-    """Whole-pipeline ingest vs ``model.encode`` alone on the same chunk texts and batch size."""
+    """Whole-pipeline ingest against a bare sentence-transformers ``model.encode(chunk_texts,
+    batch_size=32)`` of the same chunk texts, measured before and after it in the same run."""
     from ..ingest.pipeline import ingest_paths
     from ..storage.generations import IndexDir
     from ..storage.index import STORE_FILE
@@ -126,10 +146,12 @@ def bench_ingest(articles, embedder, settings: Settings, workdir: Path) -> dict:
         for a in articles:
             f.write(json.dumps({"id": a.id, "title": a.title, "text": a.text}) + "\n")
     index_dir = workdir / "index"
+    model = _bare_model(embedder)
+    model.encode(["warm up the encoder"] * 8)
     embedder.encode(["warm up the encoder"] * 8)
 
     t = time.perf_counter()
-    first = ingest_paths(index_dir, [src], embedder, settings)
+    ingest_paths(index_dir, [src], embedder, settings)
     first_s = time.perf_counter() - t
     gen = IndexDir(index_dir).current()
     store = Store(gen / STORE_FILE, readonly=True)
@@ -138,9 +160,18 @@ def bench_ingest(articles, embedder, settings: Settings, workdir: Path) -> dict:
     sentences = store.count("sentences")
     store.close()
 
-    t = time.perf_counter()
-    embedder.encode(chunk_texts, batch_size=settings.batch_size)
-    encode_s = time.perf_counter() - t
+    bare = []
+    for _ in range(2):  # once after the pipeline, once before the second pipeline run
+        t = time.perf_counter()
+        model.encode(chunk_texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+        bare.append(time.perf_counter() - t)
+        if len(bare) == 1:
+            shutil.rmtree(index_dir)
+            t = time.perf_counter()
+            second = ingest_paths(index_dir, [src], embedder, settings)
+            second_s = time.perf_counter() - t
+    pipeline_s = (first_s + second_s) / 2
+    encode_s = sum(bare) / len(bare)
 
     t = time.perf_counter()
     again = ingest_paths(index_dir, [src], embedder, settings)
@@ -149,25 +180,30 @@ def bench_ingest(articles, embedder, settings: Settings, workdir: Path) -> dict:
         raise RuntimeError("re-ingesting an unchanged corpus changed the index")
 
     n = len(chunk_texts)
-    stages = {k: round(v, 3) for k, v in first.timings.items()}
-    stages["parse"] = round(max(first_s - first.timings.get("total", 0.0), 0.0), 3)
+    stages = {k: round(v, 3) for k, v in second.timings.items()}
+    stages["parse"] = round(max(second_s - second.timings.get("total", 0.0), 0.0), 3)
     return {
         "articles": len(articles),
         "chunks": n,
         "sentences": sentences,
-        "batch_size": settings.batch_size,
-        "pipeline_s": round(first_s, 3),
-        "encode_chunks_s": round(encode_s, 3),
-        "pipeline_chunks_per_s": round(n / first_s, 1),
-        "encode_chunks_per_s": round(n / encode_s, 1),
-        "ratio": round(encode_s / first_s, 3),
-        # The pipeline against its own encoder calls (sentences): what the non-model work costs.
-        "embed_share": round(first.timings.get("embed", 0.0) / first_s, 3),
+        "encoder": manifest_encoder(index_dir),
+        "pipeline_s": [round(first_s, 3), round(second_s, 3)],
+        "bare_encode_chunks_s": [round(x, 3) for x in bare],
+        "pipeline_chunks_per_s": round(n / pipeline_s, 1),
+        "bare_encode_chunks_per_s": round(n / encode_s, 1),
+        "ratio": round(encode_s / pipeline_s, 3),
+        "embed_share": round(second.timings.get("embed", 0.0) / second_s, 3),
         "stages_s": stages,
         "reingest_s": round(reingest_s, 4),
-        "reingest_fraction": round(reingest_s / first_s, 4),
-        "targets": {"ratio": 0.9, "reingest_fraction": 0.02},
+        "reingest_fraction": round(reingest_s / pipeline_s, 4),
+        "targets": {"ratio": 1.5, "reingest_fraction": 0.02},
     }
+
+
+def manifest_encoder(index_dir: Path) -> dict:
+    from ..storage.generations import IndexDir
+
+    return IndexDir(index_dir).read_manifest().get("encoder", {})
 
 
 # --- query --------------------------------------------------------------------------------
@@ -175,17 +211,23 @@ QUERY_STAGES = ("embed", "dense", "bm25", "fusion", "answer", "other", "total")
 
 
 def bench_query(assistant, questions: list[str], warmup: int = 20) -> dict:
-    """``ask()`` latency per stage; question embedding is timed around ``encode_query``."""
+    """``ask()`` latency per stage against a bare sentence-transformers ``model.encode([question])``
+    (default torch threads), both measured here; question embedding is timed around ``encode_query``."""
     embedder = assistant.embedder
+    model = _bare_model(embedder)
     for q in questions[:warmup]:
         assistant.ask(q)
+        model.encode([q])
     embedder._cache.clear()
 
-    alone = []
+    alone, bare = [], []
     for q in questions:
         t = time.perf_counter()
-        embedder.encode([q], threads=embedder.query_threads)
+        embedder.encode([q])
         alone.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        model.encode([q], normalize_embeddings=True, convert_to_numpy=True)
+        bare.append(time.perf_counter() - t)
 
     spent = [0.0]
     real = embedder.encode_query
@@ -219,17 +261,113 @@ def bench_query(assistant, questions: list[str], warmup: int = 20) -> dict:
         warm = run("repeated questions (cached embeddings)")
     finally:
         del embedder.encode_query
-    embed_p50 = percentiles(alone)["p50"]
+    bare_p50 = percentiles(bare)["p50"]
     p50 = cold["stages_ms"]["total"]["p50"]
     return {
         "questions": len(questions),
         "chunks": int(assistant.index.manifest.get("counts", {}).get("chunks", 0)),
         "dense_index": assistant.index.dense.kind,
+        "reader": assistant.answerer.reader is not None,
         "question_embedding_alone_ms": _ms(alone),
+        "bare_model_encode_ms": _ms(bare),
         "new": cold,
         "repeated": warm,
-        "p50_over_embedding": round(p50 / embed_p50, 2) if embed_p50 else None,
-        "targets": {"p50_over_embedding": 2.0, "p50_ms": 30.0},
+        "p50_over_bare_encode": round(p50 / bare_p50, 2) if bare_p50 else None,
+        "targets": {"p50_over_bare_encode": 3.0},
+    }
+
+
+# --- answering while an upload runs ----------------------------------------------------------
+def bench_concurrent(assistant, questions: list[str], upload, idle_questions: int = 60) -> dict:
+    """``ask()`` p95 while ``Assistant.ingest_articles(upload)`` runs in another thread (what the chat's
+    upload does), against ``ask()`` p95 idle, same assistant, same questions, measured here."""
+    import threading
+
+    for q in questions[:10]:
+        assistant.ask(q)
+
+    def ask_all(qs, stop=None) -> list[float]:
+        out = []
+        for i, q in enumerate(qs):
+            if stop is not None and stop.is_set() and i >= 20:
+                break
+            assistant.embedder._cache.pop(q, None)  # every ask embeds its question
+            t = time.perf_counter()
+            assistant.ask(q)
+            out.append(time.perf_counter() - t)
+        return out
+
+    idle = ask_all(questions[:idle_questions])
+    done = threading.Event()
+    result: dict = {}
+
+    def upload_thread() -> None:
+        t = time.perf_counter()
+        try:
+            report = assistant.ingest_articles(upload)
+            result["chunks"] = report.chunks_added
+        except Exception as exc:  # reported, not raised: the measurement is still useful
+            result["error"] = f"{type(exc).__name__}: {exc}"
+        result["upload_s"] = time.perf_counter() - t
+        done.set()
+
+    th = threading.Thread(target=upload_thread, daemon=True)
+    th.start()
+    during = []
+    while not done.is_set():
+        during += ask_all(questions, stop=done)
+    th.join()
+    after = ask_all(questions[:idle_questions])
+    idle_p95 = percentiles(idle + after)["p95"]
+    during_p95 = percentiles(during)["p95"] if during else float("nan")
+    return {
+        "upload_articles": len(upload),
+        "upload_chunks": result.get("chunks"),
+        "upload_s": round(result.get("upload_s", 0.0), 2),
+        "upload_error": result.get("error"),
+        "asked_during": len(during),
+        "idle_ms": _ms(idle + after),
+        "during_ms": _ms(during),
+        "p95_during_over_idle": round(during_p95 / idle_p95, 2) if idle_p95 else None,
+        "targets": {"p95_during_over_idle": 3.0},
+    }
+
+
+# --- memory ---------------------------------------------------------------------------------
+_MEMORY_CHILD = """
+import json, sys
+from assistant import Assistant
+from assistant.evaluation.perf import rss_bytes
+a = Assistant.load(sys.argv[1])
+qs = json.loads(open(sys.argv[2]).read())
+n = int(sys.argv[3])
+marks = {}
+for i in range(n):
+    a.ask(qs[i % len(qs)] + ("" if i < len(qs) else f" ({i // len(qs)})"))
+    if i + 1 in (1, n // 2, n):
+        marks[i + 1] = rss_bytes()
+print(json.dumps({"rss_bytes": marks}))
+"""
+
+
+def bench_memory(index_dir: Path, questions: list[str], n: int, workdir: Path) -> dict:
+    """RSS of a fresh process serving ``n`` questions (each new to its question cache)."""
+    qfile = workdir / "questions.json"
+    qfile.write_text(json.dumps(questions))
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    res = subprocess.run(
+        [sys.executable, "-c", _MEMORY_CHILD, str(index_dir), str(qfile), str(n)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    marks = json.loads(res.stdout.strip().splitlines()[-1])["rss_bytes"]
+    return {
+        "questions": n,
+        "rss_mb": {k: round(v / 2**20, 1) for k, v in marks.items()},
+        "rss_mb_end": round(marks[str(n)] / 2**20, 1),
+        "targets": {"rss_mb_end": 400},
     }
 
 
@@ -474,17 +612,23 @@ def verdicts(report: dict) -> dict[str, bool]:
     v = {}
     if "ingest" in report:
         ing = report["ingest"]
-        v["ingest ratio ≥ 0.9"] = ing["ratio"] >= 0.9
+        v["ingest / bare model.encode(chunks) ≥ 1.5"] = ing["ratio"] >= 1.5
         v["re-ingest ≤ 2%"] = ing["reingest_fraction"] <= 0.02
     if "query" in report:
         q = report["query"]
-        v["ask p50 ≤ 2× embedding"] = (q["p50_over_embedding"] or 99) <= 2.0
-        v["ask p50 ≤ 30 ms"] = q["new"]["stages_ms"]["total"]["p50"] <= 30.0
+        v["ask p50 ≤ 3× bare model.encode([q])"] = (q["p50_over_bare_encode"] or 99) <= 3.0
+    if "concurrent" in report:
+        v["ask p95 during upload ≤ 3× idle"] = (report["concurrent"]["p95_during_over_idle"] or 99) <= 3.0
+    if "memory" in report:
+        m = report["memory"]
+        v[f"RSS after {m['questions']} questions ≤ 400 MB"] = m["rss_mb_end"] <= 400
     for r in report.get("scale", []):
         if r["chunks"] >= 1_000_000:
             v["1M dense p50 ≤ 10 ms"] = r["dense_search_ms"]["p50"] <= 10.0
             v["1M recall@10 ≥ 0.95"] = r["recall_at_10"] >= 0.95
             v["1M BM25 p50 ≤ 50 ms"] = r["bm25_search_ms"]["p50"] <= 50.0
+    if "startup" in report:
+        v["new process → first answer ≤ 0.8 s"] = report["startup"]["process_to_first_answer_s"] <= 0.8
     return v
 
 
@@ -496,10 +640,10 @@ def print_table(report: dict) -> None:
     )
     if "ingest" in report:
         i = report["ingest"]
-        print(f"\ningest {i['articles']} articles → {i['chunks']} chunks, {i['sentences']} sentences")
+        print(f"\ningest {i['articles']} articles → {i['chunks']} chunks, {i['sentences']} sentences ({i['encoder']})")
         print(
-            f"  pipeline {i['pipeline_chunks_per_s']:.1f} chunks/s   encode alone {i['encode_chunks_per_s']:.1f} "
-            f"chunks/s   ratio {i['ratio']:.2f}"
+            f"  pipeline {i['pipeline_chunks_per_s']:.1f} chunks/s   bare model.encode(chunks, batch_size=32) "
+            f"{i['bare_encode_chunks_per_s']:.1f} chunks/s   ratio {i['ratio']:.2f}"
         )
         print(f"  embedding share of the pipeline {i['embed_share']:.3f} (the rest is parse/segment/index/store)")
         print("  stages (s): " + "  ".join(f"{k} {v:.3f}" for k, v in i["stages_s"].items()))
@@ -508,12 +652,24 @@ def print_table(report: dict) -> None:
         q = report["query"]
         print(f"\nask() over {q['questions']} questions, {q['chunks']} chunks ({q['dense_index']}); ms p50/p95/p99")
         e = q["question_embedding_alone_ms"]
-        print(f"  {'question embedding alone':<28}{e['p50']:8.2f}{e['p95']:8.2f}{e['p99']:8.2f}")
+        print(f"  {'question embedding (ONNX)':<28}{e['p50']:8.2f}{e['p95']:8.2f}{e['p99']:8.2f}")
+        e = q["bare_model_encode_ms"]
+        print(f"  {'bare model.encode([q])':<28}{e['p50']:8.2f}{e['p95']:8.2f}{e['p99']:8.2f}")
         for part in ("new", "repeated"):
             print(f"  {q[part]['label']}:")
             for k, s in q[part]["stages_ms"].items():
                 print(f"    {k:<26}{s['p50']:8.2f}{s['p95']:8.2f}{s['p99']:8.2f}")
-        print(f"  p50 / embedding = {q['p50_over_embedding']}")
+        print(f"  ask() p50 / bare model.encode([q]) p50 = {q['p50_over_bare_encode']} (reader: {q['reader']})")
+    if "concurrent" in report:
+        c = report["concurrent"]
+        print(
+            f"\nask() while uploading {c['upload_articles']} articles ({c['upload_chunks']} chunks, {c['upload_s']} s): "
+            f"{c['asked_during']} asked, p50/p95 {c['during_ms']['p50']:.1f}/{c['during_ms']['p95']:.1f} ms vs idle "
+            f"{c['idle_ms']['p50']:.1f}/{c['idle_ms']['p95']:.1f} ms; p95 ratio {c['p95_during_over_idle']}"
+        )
+    if "memory" in report:
+        m = report["memory"]
+        print(f"\nRSS of a process that answered {m['questions']} questions: {m['rss_mb']} MB")
     if report.get("scale"):
         print(
             "\nscale      index      build s  dense p50/p95 ms  recall@10  B/chunk RSS/disk   "
@@ -550,6 +706,8 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--startup-runs", type=int, default=2, help="fresh processes to time (the fastest is reported)")
     p.add_argument("--scale-queries", type=int, default=200, help="queries per synthetic corpus")
+    p.add_argument("--upload-articles", type=int, default=800, help="articles ingested while ask() is timed")
+    p.add_argument("--memory-questions", type=int, default=2000, help="questions a fresh process answers (RSS)")
     p.add_argument("--figure", type=Path, default=DEFAULT_FIGURE, help="latency-vs-size plot (PNG)")
 
 
@@ -570,7 +728,7 @@ def run(args: argparse.Namespace) -> int:
     report: dict = {"machine": machine(), "command": " ".join(sys.argv[1:])}
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     articles = items = None
-    if {"ingest", "query"} & set(sections):
+    if {"ingest", "query", "concurrent", "memory"} & set(sections):
         articles, items = load_squad(dataset_file(args.data, "squad-v1.1"), limit=args.limit or 500)
     with tempfile.TemporaryDirectory(prefix="perf-") as tmp:
         work = Path(tmp)
@@ -579,12 +737,30 @@ def run(args: argparse.Namespace) -> int:
             chosen = articles[: args.ingest_articles] if args.ingest_articles else articles
             (work / "ingest").mkdir()
             report["ingest"] = bench_ingest(chosen, embedder, settings, work / "ingest")
+        corpus = limit_corpus(articles, items, args.corpus_limit) if articles else None
+        questions = [it.question for it in items] if items else []
         if "query" in sections:
             log("query…")
-            corpus = limit_corpus(articles, items, args.corpus_limit)
             assistant = open_corpus("squad11", corpus, embedder, settings, progress=False)
-            report["query"] = bench_query(assistant, [it.question for it in items])
+            report["query"] = bench_query(assistant, questions)
             del assistant
+        if {"concurrent", "memory"} & set(sections):
+            from ..core import Assistant
+
+            assistant = open_corpus("squad11", corpus, embedder, settings, progress=False)
+            served = work / "served"
+            shutil.copytree(assistant.index.folder.path, served, ignore=shutil.ignore_patterns(".lock"))
+            del assistant
+            if "memory" in sections:
+                log("memory…")
+                report["memory"] = bench_memory(served, questions, args.memory_questions, work)
+            if "concurrent" in sections:
+                log("ask() during an upload…")
+                upload = [dataclasses.replace(a, id=f"upload-{a.id}") for a in articles[: args.upload_articles]]
+                assistant = Assistant.load(served, embedder=embedder, settings=settings.with_(index_dir=served))
+                report["concurrent"] = bench_concurrent(assistant, questions, upload)
+                assistant.index.close()
+                del assistant
         if "scale" in sections and sizes:
             log("scale…")
             report["scale"] = bench_scale(sizes, embedder.dim, args.scale_queries, work, log=log)
@@ -608,4 +784,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 run.arguments = _arguments  # type: ignore[attr-defined]
-benchmark("perf", "speed: ingest vs encoder, ask() latency by stage, 10k-1M chunk scale, start-up")(run)
+benchmark(
+    "perf", "speed as ratios: ask() and ingest vs bare model.encode, ask() during an upload, RSS, scale, start-up"
+)(run)

@@ -10,6 +10,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -32,6 +33,14 @@ from .readers import read_paths
 from .segment import split_sentences
 
 SEGMENTER = "blingfire-paragraphs-v1"
+#: How sentence vectors are made: one encoder pass per chunk, each sentence pooled from its tokens
+#: (``chunk-pooled-v1``), or each sentence encoded on its own (``per-sentence``, indexes built before
+#: the ONNX encoder, and models without one). An index keeps the method it was built with.
+POOLED = "chunk-pooled-v1"
+PER_SENTENCE = "per-sentence"
+#: Ingests embedding at least this many chunks run the encoder in the worker process
+#: (:mod:`assistant.models.worker`) at a lower priority; ``ASSISTANT_INGEST_WORKER=0`` turns it off.
+WORKER_MIN_CHUNKS = 64
 
 
 @dataclass
@@ -67,8 +76,41 @@ def chunking_settings(settings: Settings) -> dict:
     }
 
 
+def sentence_vector_method(embedder: Embedder) -> str:
+    """How a new index's sentence vectors are made with this embedder (``ASSISTANT_SENTENCE_VECTORS=per-sentence``
+    keeps the old way, for comparisons)."""
+    if getattr(embedder, "pools_chunks", False) and os.environ.get("ASSISTANT_SENTENCE_VECTORS") != PER_SENTENCE:
+        return POOLED
+    return PER_SENTENCE
+
+
+def encoder_record(embedder: Embedder, sentence_vectors: str) -> dict:
+    """The manifest's ``encoder``: runtime, quantisation and how sentence vectors were made."""
+    info = dict(getattr(embedder, "encoder_info", None) or {"runtime": "custom", "quantisation": "none"})
+    info["sentence_vectors"] = sentence_vectors
+    return info
+
+
+def index_sentence_vectors(manifest: dict) -> str:
+    """How an index's sentence vectors were made (indexes from before the record: one by one)."""
+    return manifest.get("encoder", {}).get("sentence_vectors", PER_SENTENCE)
+
+
+def check_encoder(manifest: dict, embedder: Embedder, index_dir: Path) -> None:
+    """Refuse an index whose vectors came from another quantisation of the model."""
+    recorded = manifest.get("encoder")
+    if not recorded:
+        return  # built before the record: sentence-transformers fp32, which the fp32 graph equals
+    mine = getattr(embedder, "encoder_info", None) or {}
+    if mine and recorded.get("quantisation") != mine.get("quantisation"):
+        raise IndexMismatchError(
+            f"index at {index_dir} was built with a {recorded.get('quantisation')} encoder, this one is "
+            f"{mine.get('quantisation')}; {rebuild_hint(index_dir)}"
+        )
+
+
 def check_compatible(manifest: dict, embedder: Embedder, settings: Settings, index_dir: Path) -> None:
-    """Refuse to mix vectors of two models or two chunkings in one index."""
+    """Refuse to mix vectors of two models, two quantisations or two chunkings in one index."""
     model = manifest.get("model", {})
     if model.get("name") != embedder.spec.name or model.get("weights_sha256", "") != embedder.spec.weights_sha256:
         raise IndexMismatchError(
@@ -79,6 +121,7 @@ def check_compatible(manifest: dict, embedder: Embedder, settings: Settings, ind
         raise IndexMismatchError(
             f"index at {index_dir} was built with other chunking settings; {rebuild_hint(index_dir)}"
         )
+    check_encoder(manifest, embedder, index_dir)
 
 
 def _prepare(article: Article, settings: Settings) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -149,6 +192,13 @@ def ingest_articles(
         if not report.changed:
             report.generation = old_gen.name if old_gen else ""
             return report
+        pooled = getattr(embedder, "pools_chunks", False)
+        method = index_sentence_vectors(manifest_old) if old_gen else sentence_vector_method(embedder)
+        if method == POOLED and not pooled and todo:
+            raise IndexMismatchError(
+                f"index at {folder.path} pools sentence vectors from chunk passes, which this model cannot; "
+                f"{rebuild_hint(folder.path)}"
+            )
 
         tmp, final = folder.new_generation()
         try:
@@ -162,7 +212,7 @@ def ingest_articles(
                 dense.remove(store.remove_article(aid))
                 known.pop(aid, None)
             report.timings["load"] = time.perf_counter() - t0
-            _embed_and_store(todo, store, dense, embedder, settings, report, progress, on_progress)
+            _embed_and_store(todo, store, dense, embedder, settings, report, progress, on_progress, method)
             for art in todo:
                 known[art.id] = art.content_hash
             store.set_meta("generation", final.name)
@@ -184,6 +234,7 @@ def ingest_articles(
                     "weights_sha256": embedder.spec.weights_sha256,
                     "dim": embedder.dim,
                 },
+                "encoder": encoder_record(embedder, method),
                 "chunking": chunking_settings(settings),
                 "counts": counts,
                 "articles": known,
@@ -201,6 +252,14 @@ def ingest_articles(
     return report
 
 
+def _use_worker(todo: list[Article], settings: Settings) -> bool:
+    if os.environ.get("ASSISTANT_INGEST_WORKER", "").lower() in {"0", "false", "no", "off"}:
+        return False
+    # A rough count: every chunk holds at most chunk_tokens word pieces, about 0.75 words each.
+    words = sum(len(a.text.split()) for a in todo)
+    return words >= WORKER_MIN_CHUNKS * settings.chunk_tokens * 0.75
+
+
 def _embed_and_store(
     todo: list[Article],
     store: Store,
@@ -210,12 +269,14 @@ def _embed_and_store(
     report: IngestReport,
     progress: bool,
     on_progress: Callable[[int, int], None] | None,
+    method: str = PER_SENTENCE,
     batch_sentences: int = 2048,
 ) -> None:
     from tqdm import tqdm
 
     timings = report.timings
     bar = tqdm(total=len(todo), unit="article", desc="ingest", disable=not progress, leave=False)
+    worker = method == POOLED and _use_worker(todo, settings)
     i = 0
     while i < len(todo):
         t = time.perf_counter()
@@ -226,19 +287,28 @@ def _embed_and_store(
             prepared.append((sents, chunks))
             n += len(sents)
             i += 1
-        texts = [art.text[a:b] for art, (sents, _) in zip(group, prepared) for a, b in sents]
         timings["segment"] = timings.get("segment", 0.0) + time.perf_counter() - t
         t = time.perf_counter()
-        vecs = embedder.encode(texts, batch_size=settings.batch_size)
+        if method == POOLED:
+            items = [(art.text, sents, chunks) for art, (sents, chunks) in zip(group, prepared)]
+            vectors = embedder.encode_chunks(items, batch_size=32, worker=worker)
+            if os.environ.get("ASSISTANT_CHUNK_VECTOR") == "sentences":  # EXPERIMENT
+                vectors = [(sv, chunk_vectors(sv, s, c)) for (sv, _), (s, c) in zip(vectors, prepared)]
+        else:
+            texts = [art.text[a:b] for art, (sents, _) in zip(group, prepared) for a, b in sents]
+            vecs = embedder.encode(texts, batch_size=settings.batch_size)
+            vectors, offset = [], 0
+            for sents, chunks in prepared:
+                svecs = vecs[offset : offset + len(sents)]
+                offset += len(sents)
+                vectors.append((svecs, chunk_vectors(svecs, sents, chunks)))
         timings["embed"] = timings.get("embed", 0.0) + time.perf_counter() - t
         t = time.perf_counter()
-        offset, index_time = 0, 0.0
-        for art, (sents, chunks) in zip(group, prepared):
-            svecs = vecs[offset : offset + len(sents)]
-            offset += len(sents)
+        index_time = 0.0
+        for art, (sents, chunks), (svecs, cvecs) in zip(group, prepared, vectors):
             ids = store.add_article(art, chunks, sents, svecs)
             t_index = time.perf_counter()
-            dense.add(np.asarray(ids), chunk_vectors(svecs, sents, chunks))
+            dense.add(np.asarray(ids), cvecs)
             index_time += time.perf_counter() - t_index
             report.chunks_added += len(chunks)
             report.sentences_embedded += len(sents)

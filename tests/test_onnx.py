@@ -1,0 +1,123 @@
+"""ONNX Runtime forward passes: the graph cache, one encoder pass per chunk, the ingest worker, and
+indexes built before the encoder record."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from assistant import Article, Assistant
+from assistant.errors import IndexMismatchError
+from assistant.ingest.pipeline import PER_SENTENCE, POOLED
+from assistant.models import onnx_runtime
+from assistant.models.embedding import BUNDLED_SHA256, bundled_model_path
+from assistant.storage.generations import MANIFEST, IndexDir
+
+TEXT = (
+    "Russia recognized Abkhazia in 2008. Nicaragua followed soon after. "
+    "Nauru did so in 2009. The talks were held in Geneva."
+)
+SENTS = [(0, 35), (36, 66), (67, 89), (90, len(TEXT))]
+CHUNKS = [(0, 89), (67, len(TEXT))]  # the third sentence is in both chunks
+
+
+def _pooled_by_hand(embedder, text, sents, chunks):
+    """Sentence vectors as the mean of the chunk token states inside each sentence, in plain NumPy."""
+    tok = embedder.fast.tokenizer
+    sums = np.zeros((len(sents), embedder.dim))
+    counts = np.zeros(len(sents))
+    for a, b in chunks:
+        enc = tok.encode(text[a:b])
+        ids = np.array([enc.ids])
+        hidden = embedder.fast.run(ids, np.ones_like(ids))[0]
+        for (s, e), h, special in zip(enc.offsets, hidden, enc.special_tokens_mask):
+            for i, (x, y) in enumerate(sents):
+                if not special and e > s and x <= a + s and a + e <= y:
+                    sums[i] += h
+                    counts[i] += 1
+    v = sums / counts[:, None]
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_one_pass_per_chunk_pools_sentences_from_its_tokens(embedder):
+    [(svecs, cvecs)] = embedder.encode_chunks([(TEXT, SENTS, CHUNKS)])
+    assert svecs.shape == (4, embedder.dim) and cvecs.shape == (2, embedder.dim)
+    assert np.allclose(np.linalg.norm(svecs, axis=1), 1, atol=1e-5)
+    assert np.abs(svecs - _pooled_by_hand(embedder, TEXT, SENTS, CHUNKS)).max() < 1e-4
+    # a chunk's vector is the chunk's own embedding (what sentence-transformers gives its text)
+    want = embedder.encode([TEXT[a:b] for a, b in CHUNKS])
+    assert (cvecs * want).sum(1).min() > 0.9999
+
+
+def test_a_sentence_no_chunk_token_covers_is_encoded_on_its_own(embedder):
+    text = "Short one. " + "word " * 400 + "end."
+    sents = [(0, 10), (11, len(text))]
+    chunks = [(0, 10), (11, len(text))]  # the long one is cut at the model's 256 tokens: still pooled
+    [(svecs, _)] = embedder.encode_chunks([(text, sents, chunks)])
+    assert (svecs[0] * embedder.encode([text[:10]])[0]).sum() < 0.9999  # pooled, not encoded alone
+    # a sentence outside every chunk (no tokens) falls back to its own embedding
+    [(svecs, _)] = embedder.encode_chunks([(text, sents, chunks[1:])])
+    assert (svecs[0] * embedder.encode([text[:10]])[0]).sum() > 0.9999
+
+
+def test_the_ingest_worker_gives_the_same_vectors(embedder):
+    items = [(TEXT, SENTS, CHUNKS), ("One more sentence here.", [(0, 23)], [(0, 23)])]
+    here = embedder.encode_chunks(items)
+    there = embedder.encode_chunks(items, worker=True)
+    assert embedder._worker is not None and embedder._worker.proc.poll() is None  # a live child process
+    for (a, b), (c, d) in zip(here, there):
+        assert np.abs(a - c).max() < 1e-5 and np.abs(b - d).max() < 1e-5
+    embedder.close_worker()
+    assert embedder._worker is None
+
+
+def test_graphs_come_from_the_verified_cache_and_a_damaged_one_is_exported_again(tmp_path, monkeypatch, embedder):
+    settings = embedder.fast.info
+    cached = onnx_runtime.cache_path(settings)
+    monkeypatch.setenv(onnx_runtime.CACHE_ENV, str(tmp_path / "onnx"))
+    mine = onnx_runtime.cache_path(settings)
+    mine.parent.mkdir()
+    shutil.copy(cached, mine)
+    shutil.copy(cached.with_suffix(".json"), mine.with_suffix(".json"))
+    calls = []
+    real_export = onnx_runtime.export_graph
+    monkeypatch.setattr(onnx_runtime, "export_graph", lambda *a, **k: calls.append(a) or real_export(*a, **k))
+    path, _ = onnx_runtime.ensure_graph("encoder", bundled_model_path(), BUNDLED_SHA256)
+    assert path == mine and not calls  # a cache hit: nothing exported
+    data = bytearray(mine.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped bit in the weights: same size, other sha256
+    mine.write_bytes(bytes(data))
+    enc = onnx_runtime.OnnxBert.load_encoder(bundled_model_path(), BUNDLED_SHA256)
+    assert len(calls) == 1 and mine.read_bytes() == cached.read_bytes()  # exported again, identically
+    q = "Which states recognize Abkhazia?"
+    assert (enc.encode([q]) * embedder.encode([q])).sum() > 0.9999
+    assert not list(mine.parent.glob("*.tmp"))  # written through a temporary file, renamed
+
+
+def _edit_manifest(index, change) -> None:
+    folder = IndexDir(index)
+    path = folder.current() / MANIFEST
+    manifest = json.loads(path.read_text())
+    change(manifest)
+    path.write_text(json.dumps(manifest))
+
+
+def test_manifest_records_the_encoder_and_older_indexes_still_answer(writable_index, embedder):
+    manifest = IndexDir(writable_index).read_manifest()
+    assert manifest["encoder"] == {"runtime": "onnxruntime", "quantisation": "fp32", "sentence_vectors": POOLED}
+    _edit_manifest(writable_index, lambda m: m.pop("encoder"))  # as written before this record existed
+    old = Assistant.load(writable_index, embedder=embedder)
+    assert "Nauru" in old.ask("Which states recognize Abkhazia?").text
+    # an ingest into it keeps its way of making sentence vectors (each sentence on its own)
+    old.ingest_articles([Article("harbour", "Harbour", "The harbour master is Elena Varga.", content_hash="h1")])
+    assert IndexDir(writable_index).read_manifest()["encoder"]["sentence_vectors"] == PER_SENTENCE
+    assert "Elena Varga" in old.ask("Who is the harbour master?").text
+
+
+def test_an_index_of_another_quantisation_fails_with_the_rebuild_hint(writable_index, embedder):
+    _edit_manifest(writable_index, lambda m: m["encoder"].update(quantisation="int8"))
+    with pytest.raises(IndexMismatchError, match="int8 encoder.*rebuild it: assistant ingest --rebuild"):
+        Assistant.load(writable_index, embedder=embedder)
