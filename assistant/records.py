@@ -21,6 +21,28 @@ class Article:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def paged(self) -> bool:
+        """A PDF article: its text has a form feed between pages (see :func:`page_of`)."""
+        return is_paged(self.source, self.text)
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page of character ``offset`` in a PDF article, else None."""
+        return page_of(self.text, offset) if self.paged else None
+
+
+PAGE_MARK = "\f"  # PDF pages are joined with "\n\f\n" (ingest/formats.py)
+
+
+def is_paged(source: str, text: str) -> bool:
+    """True for an article read from a PDF (by its source name) whose text carries page marks."""
+    return str(source or "").lower().endswith(".pdf") and PAGE_MARK in (text or "")
+
+
+def page_of(text: str, offset: int) -> int:
+    """The 1-based page of ``text[offset]``: one more than the page marks before it."""
+    return 1 + text.count(PAGE_MARK, 0, max(0, offset))
+
 
 @dataclass
 class Sentence:
@@ -60,6 +82,7 @@ class Citation:
     quote: str
     score: float
     author: str = ""
+    page: int | None = None  # the PDF page the quote starts on (1-based); None for other articles
 
     @property
     def has_own_quotes(self) -> bool:
