@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -127,3 +127,21 @@ class Answer:
         d = asdict(self)
         d["span_text"] = self.span_text
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Answer:
+        """The inverse of :meth:`to_dict` (unknown keys ignored), e.g. for a conversation kept in a browser."""
+        names = {f.name for f in fields(Citation)}
+        cites = [Citation(**{k: v for k, v in c.items() if k in names}) for c in d.get("citations") or []]
+        span = d.get("span")
+        return cls(
+            text=str(d.get("text", "")),
+            abstained=bool(d.get("abstained", False)),
+            confidence=float(d.get("confidence", 0.0)),
+            citations=cites,
+            question=str(d.get("question", "")),
+            search_query=str(d.get("search_query", "")),
+            span=(int(span[0]), int(span[1])) if span else None,
+            timings=dict(d.get("timings") or {}),
+            notes=[str(n) for n in d.get("notes") or []],
+        )
