@@ -561,7 +561,7 @@ def test_conversation_export_sources_grouping_and_folded_search(seeds_assistant)
     assert (
         len(messages) == 6 and 'href="#aa-c1-0"' in messages[3]["content"] and 'id="aa-c1-0"' in messages[3]["content"]
     )
-    assert 'class="aa-copy"' in messages[1]["content"] and "data-copy=" in messages[1]["content"]
+    assert 'class="aa-copy"' in messages[1]["content"] and 'class="aa-copy-text"' in messages[1]["content"]
     panel = chat.sources(turns)
     groups = panel.split('class="aa-group"')[1:]
     assert len(groups) == 3 and "Question 3" in groups[0] and "Question 1" in groups[2]  # newest first

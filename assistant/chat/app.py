@@ -633,7 +633,9 @@ COPY_AND_CITE_JS = """
     const button = event.target.closest('.aa-copy');
     if (button) {
       event.preventDefault(); event.stopPropagation();
-      copy(button.getAttribute('data-copy') || '', button);
+      const msg = button.closest('.aa-msg');
+      const source = msg && msg.querySelector('.aa-copy-text');
+      copy(source ? source.textContent : '', button);
       return;
     }
     const ref = event.target.closest('a.aa-ref');

@@ -120,6 +120,13 @@ def _focus(answer: Answer, citation: Citation, n: int) -> tuple[int, int] | None
     return citation.start + answer.span[0], citation.start + answer.span[1]
 
 
+def _stale(article: Article | None) -> str:
+    """Why a citation cannot be shown in context: its article was removed, or has changed since."""
+    if article is None:
+        return '<div class="aa-context aa-muted">The article is no longer in the index.</div>'
+    return '<div class="aa-context aa-muted">This passage is out of date: the article has changed.</div>'
+
+
 def _valid(citation: Citation, article: Article | None) -> bool:
     return article is not None and article.text[citation.start : citation.end] == citation.quote
 
@@ -157,7 +164,7 @@ def citation_item_html(
     body = (
         highlighted_context(article, citation.start, citation.end, focus=_focus(answer, citation, n))
         if _valid(citation, article)
-        else '<div class="aa-context aa-muted">This passage is out of date: the article has changed.</div>'
+        else _stale(article)
     )
     # The answer sentence is the first quote: do not print it twice.
     same = n == 0 and not answer.abstained and citation.quote == answer.text
@@ -196,9 +203,10 @@ def answer_html(answer: Answer, articles: Mapping[str, Article | None], turn: in
     items = [citation_item_html(answer, c, i, articles.get(c.article_id), turn) for i, c in enumerate(answer.citations)]
     cites = "".join(items)
     notes = "".join(f'<div class="aa-note">{esc(note)}</div>' for note in answer.notes)
+    # The text to copy rides along as a hidden element: the chat's sanitiser keeps text, not data-* attributes.
     copy = (
-        f'<button class="aa-copy" type="button" title="Copy the answer and its source" '
-        f'data-copy="{esc(copy_text(answer))}">Copy</button>'
+        '<button class="aa-copy" type="button" title="Copy the answer and its source">Copy</button>'
+        f'<span class="aa-copy-text">{esc(copy_text(answer))}</span>'
     )
     if answer.abstained:
         closest = (
@@ -286,7 +294,7 @@ def _source_cards(answer: Answer, articles: Mapping[str, Article | None], turn: 
         context = (
             highlighted_context(article, c.start, c.end, focus=_focus(answer, c, i), max_chars=PANEL_CONTEXT_CHARS)
             if _valid(c, article)
-            else '<div class="aa-context aa-muted">This passage is out of date: the article has changed.</div>'
+            else _stale(article)
         )
         weak = _weak(c.score, best)
         flag = ' <span class="aa-weak-tag">weak match</span>' if weak else ""
@@ -473,6 +481,7 @@ a.aa-ref:hover { background: var(--color-accent); color: white; }
 .aa-flash details, .aa-flash { box-shadow: 0 0 0 3px #f59e0b; border-radius: 8px; transition: box-shadow .3s; }
 .aa-copy { margin-left: 6px; font-size: .75rem; border: 1px solid var(--border-color-primary); border-radius: 6px;
   padding: 0 8px; background: var(--background-fill-primary); cursor: pointer; color: var(--body-text-color); }
+.aa-copy-text { display: none; white-space: pre-wrap; }
 .aa-copy:hover { border-color: var(--color-accent); color: var(--color-accent); }
 .aa-pending { display: flex; align-items: center; gap: 8px; color: var(--body-text-color-subdued); font-style: italic; }
 .aa-spinner { width: 14px; height: 14px; border: 2px solid var(--border-color-primary);
