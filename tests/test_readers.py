@@ -244,3 +244,36 @@ def test_byline_and_date_parsing():
     assert (author, date, text[cut:]) == ("Ana Ruiz", "2031-03-03", "\nThe base is big.")
     assert split_header("By Ana Ruiz\n") == ("", "", 0)  # nothing else: kept as the body
     assert split_header("The bridge opened.\nBy Ana Ruiz") == ("", "", 0)  # only at the top
+
+
+def test_pdf_and_docx_by_command_line_and_python(tmp_path, writable_index, embedder):
+    """`assistant ingest` takes .pdf/.docx; `ask --json` cites the PDF page; Assistant.ingest does the same."""
+    import docx
+
+    from assistant import Assistant
+
+    from .test_cli import run
+
+    (tmp_path / "docs").mkdir()
+    make_pdf(tmp_path / "docs" / "bridge.pdf", BRIDGE_PAGES)
+    d = docx.Document()
+    d.add_paragraph("Ferry timetable")
+    d.add_paragraph("The night ferry to Orrin leaves at 23:40 from pier 7.")
+    d.save(str(tmp_path / "docs" / "ferry.docx"))
+    r = run("ingest", str(tmp_path / "docs"), "--index", str(writable_index))
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    r = run("ask", "Who designed the Harbor Bridge?", "--index", str(writable_index), "--json")
+    data = json.loads(r.stdout)
+    assert "Mira Castell" in data["text"]
+    assert data["citations"][0]["article_id"] == "bridge" and data["citations"][0]["page"] == 2
+    a = Assistant.load(writable_index, embedder=embedder)
+    ans = a.ask("When does the night ferry to Orrin leave?")
+    assert "23:40" in ans.text and ans.citations[0].article_id == "ferry" and ans.citations[0].page is None
+    assert a.ask("Which states recognize Abkhazia?").citations[0].page is None  # plain text: no page
+    scan = tmp_path / "more" / "scan.pdf"
+    scan.parent.mkdir()
+    make_pdf(scan, [[]])
+    r = run("ingest", str(scan), "--index", str(writable_index))
+    assert r.returncode != 0 and "no text layer" in r.stderr and "Traceback" not in r.stderr
+    assert a.remove(["bridge"]).removed == ["bridge"] and a.article("bridge") is None
