@@ -69,6 +69,7 @@ SESSION_CAPACITY = 1000
 MAX_QUESTION_CHARS = Settings.max_question_chars  # one limit: the textbox refuses more, the API truncates
 MAX_HISTORY_MESSAGES = 24  # the conversation looks back a few exchanges; older turns are not sent
 MAX_TURNS = 50  # exchanges kept in the browser (the conversation survives a reload)
+MAX_SOURCE_GROUPS = 10  # answers whose passages the sources panel shows (newest first)
 STORAGE_KEY = "article-assistant-conversation"
 INGEST_LOCK_WAIT = 60.0  # seconds an upload waits for another ingest (e.g. from the CLI)
 EXAMPLES = [
@@ -275,6 +276,8 @@ class ChatApp:
         """The sources panel: the passages of every answer, grouped, newest first."""
         entries = []
         for n, turn in reversed(list(enumerate(_turns(turns)))):
+            if len(entries) >= MAX_SOURCE_GROUPS:
+                break
             if "answer" in turn:
                 answer = _answer(turn)
                 entries.append((n, answer, self._cited_articles(answer)))

@@ -243,10 +243,7 @@ def answer_html(answer: Answer, articles: Mapping[str, Article | None], turn: in
 
 def pending_html() -> str:
     """The placeholder shown at once while an answer is being looked up."""
-    return (
-        '<div class="aa-pending" role="status"><span class="aa-spinner" aria-hidden="true"></span>'
-        "Searching the articles…</div>"
-    )
+    return '<div class="aa-pending" role="status"><span class="aa-spinner">◐</span> Searching the articles…</div>'
 
 
 def searched_html(answer: Answer) -> str:
@@ -484,8 +481,8 @@ a.aa-ref:hover { background: var(--color-accent); color: white; }
 .aa-copy-text { display: none; white-space: pre-wrap; }
 .aa-copy:hover { border-color: var(--color-accent); color: var(--color-accent); }
 .aa-pending { display: flex; align-items: center; gap: 8px; color: var(--body-text-color-subdued); font-style: italic; }
-.aa-spinner { width: 14px; height: 14px; border: 2px solid var(--border-color-primary);
-  border-top-color: var(--color-accent); border-radius: 50%; animation: aa-spin .8s linear infinite; }
+.aa-spinner { display: inline-block; color: var(--color-accent); font-style: normal;
+  animation: aa-spin .9s linear infinite; }
 @keyframes aa-spin { to { transform: rotate(360deg); } }
 .aa-searched-body { padding: 2px 4px 4px; }
 .aa-searched > summary { cursor: pointer; }
