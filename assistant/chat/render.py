@@ -26,7 +26,6 @@ from ..records import Answer, Article, Citation
 
 CONTEXT_CHARS = 700  # characters of surrounding paragraph shown around a quote in the chat
 PANEL_CONTEXT_CHARS = 1400  # ... and in the sources panel
-MAX_LISTED_ARTICLES = 300  # rows a listing builds at most (a page is smaller)
 ARTICLES_PER_PAGE = 25
 WEAK_SCORE = 0.15  # passages scored below this (or below a quarter of the best) are shown dimmed
 
