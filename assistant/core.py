@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .answer.answerer import ExtractiveAnswerer
+from .answer.metadata import covers_topic, field_answer, metadata_field, topic_terms
 from .answer.question import analyse
 from .answer.reader import load_reader
 from .errors import AssistantError, EmptyQuestionError, IndexMismatchError
@@ -29,7 +30,7 @@ from .search.retrieval import HybridRetriever
 from .settings import Settings
 from .storage.generations import IndexDir, rebuild_hint
 from .storage.index import Index
-from .terms import words
+from .terms import content_terms, words
 
 NOT_FOUND = "I couldn't find this in the articles."
 logger = logging.getLogger(__name__)
@@ -210,6 +211,13 @@ class Assistant:
         timings["query"] = time.perf_counter() - t  # history analysis + query embedding
         hits = retriever.search(query, self.settings.passages, query_vector=q_vec, terms=plan.terms, timings=timings)
         t = time.perf_counter()
+        kind = metadata_field(text)
+        if kind is not None:
+            answer = self._header_answer(kind, text, query, hits, index, notes)
+            timings["answer"] = time.perf_counter() - t
+            timings["total"] = time.perf_counter() - t0
+            answer.timings = timings
+            return answer
         info_answer = analyse(text)
         info_answer.terms = plan.answer_terms
         cands = self.answerer.candidates(
@@ -238,7 +246,16 @@ class Assistant:
             page = _page(index, s.article_id, source, s.start)
             citations.append(
                 Citation(
-                    s.article_id, title, source, date, s.start, s.end, s.text, round(cand.probability, 4), author, page
+                    s.article_id,
+                    title,
+                    source,
+                    date,
+                    s.start,
+                    s.end,
+                    s.text,
+                    round(cand.probability, 4),
+                    author,
+                    page=page,
                 )
             )
         timings["total"] = time.perf_counter() - t0
@@ -246,6 +263,39 @@ class Assistant:
             return Answer(NOT_FOUND, True, round(confidence, 4), citations, text, query, None, timings, notes)
         span = (best.span.start, best.span.end) if best.span is not None else None
         return Answer(best.sentence.text, False, round(confidence, 4), citations, text, query, span, timings, notes)
+
+    def _header_answer(self, kind: str, text: str, query: str, hits: list, index: Index, notes: list[str]) -> Answer:
+        """Who wrote it / when / which outlet: the header field of the article the question is about.
+
+        The article is the best retrieved one that covers the question's topic words ("the article
+        about Abkhazia"); with no topic words, the best hit of the (conversation-aware) search."""
+        chunks = index.store.chunks([h.chunk_id for h in hits])
+        order: list[str] = []
+        for h in hits:
+            c = chunks.get(h.chunk_id)
+            if c is not None and c.article_id not in order:
+                order.append(c.article_id)
+        topic = topic_terms(text)
+        meta = index.store.article_meta(order)
+        chosen = None
+        for aid in order:
+            title, author, date, source = meta.get(aid, ("", "", "", ""))
+            terms = set(content_terms(title)) | set(content_terms(index.store.article_text(aid) or ""))
+            if covers_topic(topic, terms):
+                chosen = aid
+                break
+        if chosen is None:
+            return Answer(NOT_FOUND, True, 0.0, [], text, query, None, {}, notes)
+        title, author, date, source = meta[chosen]
+        found = field_answer(kind, author, date, source)
+        if found is None:
+            what = {"author": "byline", "date": "date", "outlet": "outlet"}[kind]
+            notes.append(f"“{title or chosen}” has no {what} in its header")
+            return Answer(NOT_FOUND, True, 0.0, [], text, query, None, {}, notes)
+        # Sure when the question names the article's topic or the index holds one article.
+        confidence = 0.95 if topic or len(order) == 1 or index.store.count("articles") == 1 else 0.8
+        cite = Citation(chosen, title, source, date, 0, len(found.quote), found.quote, confidence, author, found.field)
+        return Answer(found.quote, False, confidence, [cite], text, query, found.span, {}, notes)
 
     # --- managing the index --------------------------------------------------------------
     def ingest(

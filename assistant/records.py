@@ -71,7 +71,9 @@ class Chunk:
 
 @dataclass
 class Citation:
-    """Where an answer comes from: ``quote == article.text[start:end]``."""
+    """Where an answer comes from: ``quote == article.text[start:end]``; for an answer read from
+    the article's header (who wrote it, when, which outlet), ``field`` names the header field
+    (``"author"``, ``"date"``, ``"source"``) and ``quote == getattr(article, field)[start:end]``."""
 
     article_id: str
     title: str
@@ -82,6 +84,7 @@ class Citation:
     quote: str
     score: float
     author: str = ""
+    field: str = ""  # "" = the article text; else the header field quoted
     page: int | None = None  # the PDF page the quote starts on (1-based); None for other articles
 
     @property

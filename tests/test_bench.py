@@ -57,3 +57,21 @@ def test_scifact_smoke(tmp_path, embedder):
         assert 0.0 <= m["ndcg@10"] <= 1.0 and 0.0 <= m["recall@100"] <= 1.0
     assert report["retrieval"]["hybrid"]["recall@100"] == 1.0  # 40 abstracts: every judged one is within 100
     assert report["retrieval"]["hybrid"]["ndcg@10"] >= 0.5
+
+
+def test_grown_smoke_reports_both_collections_and_flips(tmp_path, capsys):
+    from assistant.evaluation.bench_grown import run
+
+    lines = (ROOT / "eval" / "seeds.jsonl").read_text(encoding="utf-8").splitlines()
+    pick = [ln for ln in lines if '"direct-02"' in ln or '"none-21"' in ln or '"meta-01"' in ln]
+    (tmp_path / "set.jsonl").write_text("\n".join(pick) + "\n", encoding="utf-8")
+    args = argparse.Namespace(data=DATA, paragraphs=20, set=tmp_path / "set.jsonl", out=tmp_path / "g.json",
+                              reader=None, quiet=True, limit=None)  # fmt: skip
+    assert run(args) == 0
+    report = json.loads((tmp_path / "g.json").read_text())
+    assert list(report["metrics"]) == ["seeds", "seeds+20"]
+    assert report["paragraphs"] == 20
+    for m in report["metrics"].values():
+        assert 0.0 <= m["answer_accuracy"] <= 1.0
+    assert isinstance(report["flipped"], list)
+    assert "decisions flipped" in capsys.readouterr().out

@@ -37,6 +37,7 @@ from ..records import Chunk, Sentence
 from ..search.retrieval import Hit
 from ..storage.index import Index
 from ..terms import content_terms
+from .background_idf import background_idf
 from .question import DATE, DESCRIPTION, LIST, NUMBER, QuestionInfo
 from .reader import PassageReading, Reader, ReaderSpan
 from .spans import Span, best_span, list_spans, rule_span, typed_span_evidence
@@ -224,12 +225,17 @@ def _add_relative_features(cands: list[Candidate]) -> None:
             c.features[rr] = 1.0 / (1.0 + float(r))
 
 
-def raw_candidates(question: QuestionInfo, q_vec: np.ndarray, hits: list[Hit], index: Index) -> list[Candidate]:
-    """Every distinct sentence of the hit chunks with its own features (not yet scored)."""
+def raw_candidates(
+    question: QuestionInfo, q_vec: np.ndarray, hits: list[Hit], index: Index, idf_of=None
+) -> list[Candidate]:
+    """Every distinct sentence of the hit chunks with its own features (not yet scored).
+
+    ``idf_of``: how words are weighed (default: the index's BM25 IDF; the fitted models use the
+    collection-independent :func:`~assistant.answer.background_idf.background_idf`)."""
     if not hits:
         return []
     chunks = index.store.chunks([h.chunk_id for h in hits])
-    qt = QueryTerms.build(question, index.lexical.idf)
+    qt = QueryTerms.build(question, idf_of or index.lexical.idf)
     max_bm25 = max((h.bm25_score for h in hits), default=0.0)
     meta = index.store.article_meta(list({c.article_id for c in chunks.values()}))
     seen: set[tuple[str, int]] = set()
@@ -310,6 +316,9 @@ class ExtractiveAnswerer:
         self.calibration = m.get("calibration") or conf.get("calibration") or {"a": 1.0, "b": 0.0}
         self.threshold = m.get("abstain_threshold", conf.get("abstain_threshold"))
         self.span_model = self.model.get("span")
+        # "background": weigh words by a fixed reference IDF, so that scores do not move as the
+        # collection grows; else by the index's own BM25 IDF (the hand-set base model).
+        self.idf_of = background_idf() if m.get("idf") == "background" else None
 
     def candidates(
         self,
@@ -325,7 +334,7 @@ class ExtractiveAnswerer:
         The focused span is found for the best candidate only (``with_span``). The reader reads
         ``reader_question`` (e.g. the question with its pronouns resolved), else the question.
         """
-        cands = raw_candidates(question, q_vec, hits, index)
+        cands = raw_candidates(question, q_vec, hits, index, self.idf_of)
         self.read(reader_question or question.text, hits, index, cands)
         out = self.rank(cands)
         if out and with_span:

@@ -178,6 +178,7 @@ class CitationDict(TypedDict):
     quote: str
     score: float
     author: str
+    field: str
     page: int | None
 
 

@@ -126,8 +126,36 @@ def _stale(article: Article | None) -> str:
     return '<div class="aa-context aa-muted">This passage is out of date: the article has changed.</div>'
 
 
+_HEADER_FIELDS = {"author": "Byline", "date": "Date", "source": "Source"}
+
+
+def _quoted_text(citation: Citation, article: Article) -> str:
+    """What a citation quotes: the article text, or a header field (author, date, source)."""
+    name = getattr(citation, "field", "") or ""
+    return str(getattr(article, name, "") or "") if name in _HEADER_FIELDS else article.text
+
+
 def _valid(citation: Citation, article: Article | None) -> bool:
-    return article is not None and article.text[citation.start : citation.end] == citation.quote
+    return article is not None and _quoted_text(citation, article)[citation.start : citation.end] == citation.quote
+
+
+def _context(answer: Answer, citation: Citation, n: int, article: Article | None, max_chars: int) -> str:
+    """The cited passage marked in its paragraph, or the header field marked in the article's header."""
+    if not _valid(citation, article):
+        return _stale(article)
+    assert article is not None
+    name = getattr(citation, "field", "") or ""
+    if name not in _HEADER_FIELDS:
+        return highlighted_context(
+            article, citation.start, citation.end, focus=_focus(answer, citation, n), max_chars=max_chars
+        )
+    value = _quoted_text(citation, article)
+    a, b = citation.start, citation.end
+    marked = f'{_text(value[:a])}<mark class="aa-quote">{_text(value[a:b])}</mark>{_text(value[b:])}'
+    return (
+        f'<div class="aa-context"><span class="aa-label">From the article header · {_HEADER_FIELDS[name]}</span> '
+        f"{marked}</div>"
+    )
 
 
 # --- chat messages -----------------------------------------------------------------------------
@@ -160,11 +188,7 @@ def citation_item_html(
 ) -> str:
     """One numbered citation: quote, title, byline and date; opens to the passage in its paragraph."""
     meta = byline(citation.author, citation.date) + page_label(citation)
-    body = (
-        highlighted_context(article, citation.start, citation.end, focus=_focus(answer, citation, n))
-        if _valid(citation, article)
-        else _stale(article)
-    )
+    body = _context(answer, citation, n, article, CONTEXT_CHARS)
     # The answer sentence is the first quote: do not print it twice.
     same = n == 0 and not answer.abstained and citation.quote == answer.text
     tag = "span" if citation.has_own_quotes else "q"  # <q> adds quotation marks around it
@@ -287,11 +311,7 @@ def _source_cards(answer: Answer, articles: Mapping[str, Article | None], turn: 
         article = articles.get(c.article_id)
         meta = byline(c.author, c.date) + page_label(c)
         where = source_label(c.source or (article.source if article else ""))
-        context = (
-            highlighted_context(article, c.start, c.end, focus=_focus(answer, c, i), max_chars=PANEL_CONTEXT_CHARS)
-            if _valid(c, article)
-            else _stale(article)
-        )
+        context = _context(answer, c, i, article, PANEL_CONTEXT_CHARS)
         weak = _weak(c.score, best)
         flag = ' <span class="aa-weak-tag">weak match</span>' if weak else ""
         cards.append(

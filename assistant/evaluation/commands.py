@@ -18,6 +18,7 @@ BENCH_MODULES = (
     "assistant.evaluation.bench_doc2dial",
     "assistant.evaluation.bench_scifact",
     "assistant.evaluation.perf",
+    "assistant.evaluation.bench_grown",
 )
 BENCHES: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
 

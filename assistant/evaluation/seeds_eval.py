@@ -60,6 +60,7 @@ class EvalItem:
     sentences: list[str] = field(default_factory=list)
     unanswerable: bool = False
     standalone: str = ""  # for a follow-up: the same question written to stand alone
+    field: str = ""  # a question about the article's header: the field the answer is cited from
 
     @property
     def category(self) -> str:
@@ -84,9 +85,13 @@ def load_set(path: str | Path) -> list[EvalItem]:
             sentences=[sent] if isinstance(sent, str) else list(sent),
             unanswerable=bool(d.get("unanswerable", False)),
             standalone=d.get("standalone", ""),
+            field=d.get("field", ""),
         )
-        if not item.unanswerable and not (item.answers and item.article_id and item.sentences):
-            raise ValueError(f"{path}:{n}: {item.id} needs answers, article_id and sentence, or unanswerable")
+        evidence = item.sentences or item.field
+        if not item.unanswerable and not (item.answers and item.article_id and evidence):
+            raise ValueError(
+                f"{path}:{n}: {item.id} needs answers, article_id and sentence (or field), or unanswerable"
+            )
         items.append(item)
     ids = [i.id for i in items]
     if len(set(ids)) != len(ids):
@@ -143,6 +148,12 @@ def evaluate(assistant, items: list[EvalItem]) -> dict:
         if item.unanswerable:
             row["correct"] = ans.abstained
             row["candidate_correct"] = False
+        elif item.field:  # answered from the header: cited by that field of the right article
+            row["answer_correct"] = (not ans.abstained) and matches(ans.text, item.answers)
+            row["correct"] = row["answer_correct"]
+            row["candidate_correct"] = matches(ans.text if not ans.abstained else top_quote, item.answers)
+            c = ans.citations[0] if ans.citations else None
+            row["citation_correct"] = c is not None and c.article_id == item.article_id and c.field == item.field
         else:
             if item.article_id not in texts:
                 texts[item.article_id] = assistant.index.store.article_text(item.article_id)
@@ -184,6 +195,7 @@ def _metrics(rows: list[dict]) -> dict:
     una = [r for r in rows if r["unanswerable"]]
     answered = [r for r in ans if not r["abstained"]]
     abstained = [r for r in rows if r["abstained"]]
+    ranked = [r for r in ans if "gold_rank" in r]  # header questions have no passage to retrieve
     ece, table = reliability([r["confidence"] for r in rows], [r["candidate_correct"] for r in rows])
     m = {
         "questions": len(rows),
@@ -195,10 +207,10 @@ def _metrics(rows: list[dict]) -> dict:
         "abstention_recall": _mean([r["abstained"] for r in una]),
         "false_abstention_rate": _mean([r["abstained"] for r in ans]),
         "overall_accuracy": _mean([r["correct"] for r in rows]),
-        "hit@1": _mean([hit_at(r["gold_rank"], 1) for r in ans]),
-        "hit@5": _mean([hit_at(r["gold_rank"], 5) for r in ans]),
-        "mrr": _mean([reciprocal_rank(r["gold_rank"], RANK_DEPTH) for r in ans]),
-        "hit@k": {str(k): _mean([hit_at(r["gold_rank"], k) for r in ans]) for k in range(1, RANK_DEPTH + 1)},
+        "hit@1": _mean([hit_at(r["gold_rank"], 1) for r in ranked]),
+        "hit@5": _mean([hit_at(r["gold_rank"], 5) for r in ranked]),
+        "mrr": _mean([reciprocal_rank(r["gold_rank"], RANK_DEPTH) for r in ranked]),
+        "hit@k": {str(k): _mean([hit_at(r["gold_rank"], k) for r in ranked]) for k in range(1, RANK_DEPTH + 1)},
         "confidence_auroc": round(
             auroc([r["confidence"] for r in ans if r["answer_correct"]], [r["confidence"] for r in una]), 4
         ),

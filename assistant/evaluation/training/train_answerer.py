@@ -78,7 +78,7 @@ def _label(cand: Candidate, item: QAItem) -> int:
     return int(answer_in_text(s.text, item.answers))
 
 
-def collect(assistant, items: list[QAItem], tag: str, embedder, reader=None) -> list[Question]:
+def collect(assistant, items: list[QAItem], tag: str, embedder, reader=None, idf_of=None) -> list[Question]:
     """Retrieve and build the raw candidates for ``items`` exactly as ``Assistant.ask`` does
     (with the reader's features when a reader is given)."""
     vecs = embedder.encode([it.question for it in items], batch_size=128)
@@ -87,7 +87,7 @@ def collect(assistant, items: list[QAItem], tag: str, embedder, reader=None) -> 
     for it, qv in zip(items, vecs):
         info = analyse(it.question)
         hits = assistant.retriever.search(it.question, assistant.settings.passages, query_vector=qv, terms=info.terms)
-        cands = raw_candidates(info, qv, hits, assistant.index)
+        cands = raw_candidates(info, qv, hits, assistant.index, idf_of)
         reading.read(it.question, hits, assistant.index, cands)
         labels = [_label(c, it) if tag in ("v11", "v20") else 0 for c in cands]
         out.append(Question(tag, it, info.answer_type, cands, labels, info.words))
@@ -117,7 +117,14 @@ def _upgrade(questions: list[Question]) -> list[Question]:
 
 
 def build_dataset(
-    data: Path, cache: Path, embedder, seed: int = SEED, reader=None, keep=None, limit: int | None = None
+    data: Path,
+    cache: Path,
+    embedder,
+    seed: int = SEED,
+    reader=None,
+    keep=None,
+    limit: int | None = None,
+    idf_of=None,
 ) -> list[Question]:
     """All questions with candidates; cached on disk (delete the file after changing features).
 
@@ -162,7 +169,7 @@ def build_dataset(
             items = [it for it in items if keep(tag, it)]
         if limit is not None and len(items) > limit:
             items = [items[i] for i in sorted(rng.choice(len(items), limit, replace=False))]
-        questions += collect(corpora[corpus](), items, tag, embedder, reader)
+        questions += collect(corpora[corpus](), items, tag, embedder, reader, idf_of)
         print(f"{tag}: {len(items)} questions in {time.time() - t:.0f}s", flush=True)
     cache.write_bytes(pickle.dumps(questions))
     return questions
@@ -497,6 +504,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--reader-holdout-fold", type=int, help="only questions of articles the reader was not trained on (its fold)"
     )
+    ap.add_argument(
+        "--reader-v2-train-fold",
+        type=int,
+        help="the SQuAD 2.0 fold the reader trained on (train_reader --v2-train-fold): only the other fold's v2.0 questions",
+    )
+    ap.add_argument(
+        "--idf",
+        choices=("index", "background"),
+        default="index",
+        help="word weights of the lexical features: the index's BM25 IDF, or the fixed reference table",
+    )
     ap.add_argument("--limit", type=int, help="at most this many questions per set (v11, v20, off20, offseeds)")
     ap.add_argument("--conf-features", help="comma-separated confidence features to fit (default: all)")
     ap.add_argument(
@@ -531,11 +549,29 @@ def main(argv: list[str] | None = None) -> int:
                 prefix = "v20:" if tag == "v20" else "v11:"
                 return fold_of[prefix + item.group] == args.reader_holdout_fold
 
+        if args.reader_v2_train_fold is not None:
+            from .train_reader import v2_folds
+
+            _, i20 = load_squad(args.data / "squad-v2.0" / "dev-tune.json")
+            v2_fold = v2_folds([QAItem(it.id, "", "", group=f"v20:{it.group}") for it in i20])
+
+            def keep(tag: str, item: QAItem) -> bool:
+                return tag != "v20" or v2_fold[f"v20:{item.group}"] != args.reader_v2_train_fold
+
         if args.cache == CACHE / "answerer-train.pkl":
             # v3: spans cleaned by reader.refine_spans, names compared across apostrophes and possessives
             # (a cache of older reader features would be reused silently)
-            args.cache = CACHE / f"answerer-train-reader-v3-{args.reader_holdout_fold}-{args.limit}.pkl"
-    questions = build_dataset(args.data, args.cache, embedder, reader=reader, keep=keep, limit=args.limit)
+            fold = args.reader_holdout_fold if args.reader_v2_train_fold is None else f"v2{args.reader_v2_train_fold}"
+            meta_key = f"{reader.meta.get('recipe', '')}-{args.idf}"
+            args.cache = CACHE / f"answerer-train-reader-v4-{fold}-{args.limit}-{meta_key}.pkl"
+    idf_of = None
+    if args.idf == "background":
+        from ...answer.background_idf import background_idf
+
+        idf_of = background_idf()
+    questions = build_dataset(
+        args.data, args.cache, embedder, reader=reader, keep=keep, limit=args.limit, idf_of=idf_of
+    )
     print(f"{len(questions)} questions", flush=True)
     cv = cross_validate(questions, args.folds, conf_features, args.handset_sentence)
     # Ship: fit on everything; Platt on the held-out (cross-validated) scores.
@@ -574,8 +610,14 @@ def main(argv: list[str] | None = None) -> int:
             section.update(confidence="base")
             for k in ("calibration", "abstain_threshold"):
                 section.pop(k)
-        section["reader_file"] = {k: reader.meta.get(k) for k in ("holdout_fold", "train_questions", "seed")}
+        section["reader_file"] = {
+            k: reader.meta.get(k) for k in ("holdout_fold", "train_questions", "seed", "recipe", "v2_train_fold")
+        }
         section["reader_holdout_fold"] = args.reader_holdout_fold
+        if args.reader_v2_train_fold is not None:
+            section["reader_v2_train_fold"] = args.reader_v2_train_fold
+        if args.idf == "background":
+            section["idf"] = "background"
         model["reader"] = section
     else:
         old = json.loads(args.out.read_text()) if args.out.exists() else {}

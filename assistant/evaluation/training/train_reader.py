@@ -348,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=READER_FILE)
     ap.add_argument("--report", type=Path, default=None, help="JSON with the recipe and held-out figures")
     ap.add_argument("--checkpoint", type=Path, default=CHECKPOINT, help="folder for the resumable checkpoint")
-    ap.add_argument("--questions", type=int, default=36000, help="SQuAD v1.1 train questions (of 87,599)")
+    ap.add_argument("--questions", type=int, default=22000, help="SQuAD v1.1 train questions (of 87,599)")
     ap.add_argument("--v2-train-fold", type=int, default=1, help="SQuAD 2.0 tuning fold trained on (-1: none)")
     ap.add_argument("--negatives", type=float, default=0.3, help="share of questions given a BM25 negative")
     ap.add_argument("--train-context", type=int, default=160, help="context tokens per training window")
