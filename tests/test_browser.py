@@ -293,6 +293,13 @@ def test_conversation_tools_formats_and_the_shelf_in_chromium(chat_url, browser,
         page.reload()
         expect(msgs).to_have_count(3, timeout=WAIT)
         expect(msgs.nth(2)).to_contain_text("no longer in the index")
+
+        # 10. The API page lists /ask's answer field by field, and /remove_articles.
+        page.get_by_text("Use via API").first.click()
+        expect(page.get_by_text("/remove_articles").first).to_be_visible(timeout=WAIT)
+        expect(page.locator("body")).to_contain_text("citations", timeout=WAIT)
+        expect(page.locator("body")).to_contain_text("span_text")
+        page.screenshot(path=str(ARTIFACTS / "chat-api-docs.png"), full_page=True)
     finally:
         page.screenshot(path=str(ARTIFACTS / "chat-tools.png"), full_page=True)
         context.close()

@@ -577,3 +577,16 @@ def test_conversation_export_sources_grouping_and_folded_search(seeds_assistant)
     # a stored conversation round-trips (what the browser keeps) and junk in storage is ignored
     assert chat.chat_messages([{"junk": 1}, 5, *turns]) == messages
     assert Answer.from_dict(turns[0]["answer"]).to_dict() == turns[0]["answer"]
+
+
+def test_header_field_citations_show_the_header_not_a_stale_passage():
+    from assistant.chat.render import answer_html, sources_html
+
+    art = Article("a", "Bridge", "The bridge opened.", author="Talia Okonkwo-Reyes", date="2031-03-14")
+    cite = Citation("a", "Bridge", "", art.date, 0, len(art.author), art.author, 0.95, art.author, field="author")
+    ans = Answer(art.author, False, 0.95, [cite], "Who wrote it?", "Who wrote it?", (0, len(art.author)))
+    for page in (answer_html(ans, {"a": art}, turn=0), sources_html(ans, {"a": art})):
+        assert "From the article header · Byline" in page and "out of date" not in page
+        assert '<mark class="aa-quote">Talia Okonkwo-Reyes</mark>' in page
+    cite.start = 1  # offsets that no longer match are still flagged
+    assert "out of date" in sources_html(ans, {"a": art})
