@@ -466,10 +466,28 @@ def _turns(turns: object) -> list[dict[str, Any]]:
         return []
     out = []
     for t in turns[-MAX_TURNS:]:
-        if isinstance(t, dict) and isinstance(t.get("question"), str):
-            if isinstance(t.get("answer"), dict) or isinstance(t.get("error"), str):
-                out.append(t)
+        if not isinstance(t, dict) or not isinstance(t.get("question"), str) or len(t["question"]) > 20_000:
+            continue
+        if isinstance(t.get("error"), str) and "answer" not in t:
+            out.append(t)
+        elif isinstance(t.get("answer"), dict) and _readable(t["answer"]):
+            out.append(t)
     return out
+
+
+def _readable(answer: dict) -> bool:
+    """A stored answer that renders: the fields it needs have the types they must have."""
+    try:
+        a = Answer.from_dict(answer)
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+        return False
+    return len(a.citations) <= 20 and all(
+        isinstance(c.start, int)
+        and isinstance(c.end, int)
+        and isinstance(c.quote, str)
+        and isinstance(c.score, (int, float))
+        for c in a.citations
+    )
 
 
 def _answer(turn: dict[str, Any]) -> Answer:
@@ -764,12 +782,19 @@ def build_app(assistant, *, allow_upload: bool = True, max_upload_mb: float = MA
             text = (text or "").strip()
             if not text:
                 return gr.skip(), gr.skip(), ""
-            return "", app.chat_messages(turns, pending=text), text
+            # The box is locked until the answer is in: one question at a time, in order.
+            return gr.update(value="", interactive=False), app.chat_messages(turns, pending=text), text
 
         def finish(text: str, turns: list):
+            unlock = gr.update(interactive=True)
             if not text:
-                return gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
-            turns = [*_turns(turns), app.answer_turn(text, turns)][-MAX_TURNS:]
+                return gr.skip(), gr.skip(), gr.skip(), gr.skip(), "", unlock
+            try:
+                turn = app.answer_turn(text, turns)
+            except Exception as exc:  # never leave the box locked: say what failed, in one line
+                log.error("chat turn failed: %s: %s", exc.__class__.__name__, str(exc)[:300])
+                turn = {"question": text, "error": f"Something went wrong ({exc.__class__.__name__}); try again."}
+            turns = [*_turns(turns), turn][-MAX_TURNS:]
             path = app.export(turns)
             return (
                 app.chat_messages(turns),
@@ -777,6 +802,7 @@ def build_app(assistant, *, allow_upload: bool = True, max_upload_mb: float = MA
                 app.sources(turns),
                 gr.update(value=path, interactive=path is not None),
                 "",
+                unlock,
             )
 
         start_kw = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
@@ -786,7 +812,7 @@ def build_app(assistant, *, allow_upload: bool = True, max_upload_mb: float = MA
             "api_visibility": "private",
             "show_progress": "hidden",
         }
-        finish_io = ([pending, saved], [chatbot, saved, sources, export_btn, pending])
+        finish_io = ([pending, saved], [chatbot, saved, sources, export_btn, pending, question])
         question.submit(start, [question, saved], [question, chatbot, pending], **start_kw).then(
             finish, *finish_io, **finish_kw
         )
