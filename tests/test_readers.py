@@ -277,3 +277,18 @@ def test_pdf_and_docx_by_command_line_and_python(tmp_path, writable_index, embed
     r = run("ingest", str(scan), "--index", str(writable_index))
     assert r.returncode != 0 and "no text layer" in r.stderr and "Traceback" not in r.stderr
     assert a.remove(["bridge"]).removed == ["bridge"] and a.article("bridge") is None
+
+
+def test_docx_that_unpacks_too_large_is_refused_before_parsing(tmp_path, monkeypatch):
+    import docx
+
+    import assistant.ingest.formats as formats
+
+    d = docx.Document()
+    d.add_paragraph("A normal paragraph of a normal Word document. " * 50)
+    d.save(str(tmp_path / "big.docx"))
+    monkeypatch.setattr(formats, "MAX_DOCX_UNPACKED", 10_000)  # the real limit is 250 MB
+    report = read_paths([tmp_path / "big.docx"])
+    assert report.articles == [] and "unpacks to" in report.warnings[0]
+    monkeypatch.setattr(formats, "MAX_DOCX_UNPACKED", 250_000_000)
+    assert len(read_paths([tmp_path / "big.docx"]).articles) == 1

@@ -27,6 +27,7 @@ from collections import Counter
 SUFFIXES = {".pdf", ".docx"}
 PAGE_BREAK = "\n\f\n"
 MAX_PAGES = 5000
+MAX_DOCX_UNPACKED = 250_000_000  # bytes a .docx may unpack to (its XML is parsed in memory)
 
 _SENTENCE_END = re.compile(r"[.!?:;\"”’)\]]$")
 _PAGE_NUMBER = re.compile(
@@ -140,8 +141,18 @@ def _docx_text(data: bytes, name: str, warnings: list[str]) -> str | None:
     if not data.startswith(b"PK\x03\x04"):
         warnings.append(f"{name}: skipped, not a Word .docx file (an old .doc? save it as .docx)")
         return None
+    import zipfile
+
     import docx
 
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:  # a zip bomb is refused before anything is unpacked
+        unpacked = sum(info.file_size for info in archive.infolist())
+    if unpacked > MAX_DOCX_UNPACKED:
+        warnings.append(
+            f"{name}: skipped, the Word document unpacks to {unpacked / 1e6:.0f} MB "
+            f"(more than {MAX_DOCX_UNPACKED // 1_000_000} MB)"
+        )
+        return None
     document = docx.Document(io.BytesIO(data))
     blocks: list[str] = []
     for item in document.iter_inner_content():
