@@ -25,7 +25,7 @@ from .answer.reader import load_reader
 from .errors import AssistantError, EmptyQuestionError, IndexMismatchError
 from .ingest.pipeline import IngestReport, check_encoder, ingest_articles, ingest_paths
 from .models.embedding import Embedder
-from .records import Answer, Article, Citation
+from .records import Answer, Article, Citation, is_paged, page_of
 from .search.conversation import Conversation, Turn, normalise_history, plan_query
 from .search.retrieval import HybridRetriever
 from .settings import Settings
@@ -241,8 +241,20 @@ class Assistant:
             used_chunks.add(cand.hit.chunk_id)
             title, author, date, source = meta.get(cand.sentence.article_id, ("", "", "", ""))
             s = cand.sentence
+            page = _page(index, s.article_id, source, s.start)
             citations.append(
-                Citation(s.article_id, title, source, date, s.start, s.end, s.text, round(cand.probability, 4), author)
+                Citation(
+                    s.article_id,
+                    title,
+                    source,
+                    date,
+                    s.start,
+                    s.end,
+                    s.text,
+                    round(cand.probability, 4),
+                    author,
+                    page=page,
+                )
             )
         timings["total"] = time.perf_counter() - t0
         if abstained:
@@ -358,6 +370,14 @@ def _low_priority(fn, *args, **kwargs):
     if "error" in out:
         raise out["error"]
     return out["result"]
+
+
+def _page(index: Index, article_id: str, source: str, offset: int) -> int | None:
+    """The PDF page a citation starts on (from the page marks in the article text), else None."""
+    if not str(source or "").lower().endswith(".pdf"):
+        return None
+    text = index.store.article_text(article_id)
+    return page_of(text, offset) if is_paged(source, text) else None
 
 
 def _existing_model(index_dir: Path) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -20,6 +20,28 @@ class Article:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def paged(self) -> bool:
+        """A PDF article: its text has a form feed between pages (see :func:`page_of`)."""
+        return is_paged(self.source, self.text)
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page of character ``offset`` in a PDF article, else None."""
+        return page_of(self.text, offset) if self.paged else None
+
+
+PAGE_MARK = "\f"  # PDF pages are joined with "\n\f\n" (ingest/formats.py)
+
+
+def is_paged(source: str, text: str) -> bool:
+    """True for an article read from a PDF (by its source name) whose text carries page marks."""
+    return str(source or "").lower().endswith(".pdf") and PAGE_MARK in (text or "")
+
+
+def page_of(text: str, offset: int) -> int:
+    """The 1-based page of ``text[offset]``: one more than the page marks before it."""
+    return 1 + text.count(PAGE_MARK, 0, max(0, offset))
 
 
 @dataclass
@@ -63,6 +85,7 @@ class Citation:
     score: float
     author: str = ""
     field: str = ""  # "" = the article text; else the header field quoted
+    page: int | None = None  # the PDF page the quote starts on (1-based); None for other articles
 
     @property
     def has_own_quotes(self) -> bool:
@@ -107,3 +130,21 @@ class Answer:
         d = asdict(self)
         d["span_text"] = self.span_text
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Answer:
+        """The inverse of :meth:`to_dict` (unknown keys ignored), e.g. for a conversation kept in a browser."""
+        names = {f.name for f in fields(Citation)}
+        cites = [Citation(**{k: v for k, v in c.items() if k in names}) for c in d.get("citations") or []]
+        span = d.get("span")
+        return cls(
+            text=str(d.get("text", "")),
+            abstained=bool(d.get("abstained", False)),
+            confidence=float(d.get("confidence", 0.0)),
+            citations=cites,
+            question=str(d.get("question", "")),
+            search_query=str(d.get("search_query", "")),
+            span=(int(span[0]), int(span[1])) if span else None,
+            timings=dict(d.get("timings") or {}),
+            notes=[str(n) for n in d.get("notes") or []],
+        )

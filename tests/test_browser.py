@@ -119,7 +119,8 @@ def test_a_session_in_chromium(chat_url, browser, tmp_path):
         # 2. A follow-up that only makes sense with the conversation.
         _ask(page, "Who is Gregory Karasin?", 2)
         follow = _ask(page, "Which outlet did he talk to?", 3)
-        assert "Karasin" in follow.locator(".aa-searched").inner_text()  # it searched with the earlier turn
+        searched = follow.locator("details.aa-searched")  # folded away, in words
+        assert "Karasin" in searched.text_content() and searched.get_attribute("open") is None
         assert page.locator("#aa-chat .aa-msg").count() == 3
 
         # 3. Add an article whose text is full of markup; nothing of it may run.
@@ -127,7 +128,7 @@ def test_a_session_in_chromium(chat_url, browser, tmp_path):
         upload.write_text(HOSTILE, encoding="utf-8")
         page.get_by_role("tab", name="Articles").click()
         page.set_input_files("#aa-files input[type=file]", str(upload))
-        page.locator("#aa-files").get_by_text("moon-base.txt").first.wait_for(timeout=WAIT)
+        expect(page.locator("#aa-files")).to_contain_text("moon-base.txt", timeout=WAIT)
         page.click("#aa-add")
         page.wait_for_selector("#aa-status .aa-status-ok, #aa-status .aa-status-warn", timeout=WAIT)
         listing = page.locator("#aa-articles")
@@ -150,3 +151,162 @@ def test_a_session_in_chromium(chat_url, browser, tmp_path):
     finally:
         page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
         page.close()
+
+
+def _files_to_upload(folder: Path) -> list[Path]:
+    import docx
+
+    from .test_readers import BRIDGE_PAGES, make_pdf
+
+    pdf = make_pdf(folder / "harbor-report.pdf", BRIDGE_PAGES)
+    word = folder / "tunnel-notice.docx"
+    d = docx.Document()
+    d.add_heading("Tunnel notice", 0)
+    d.add_paragraph("By Mira Castell")
+    d.add_paragraph("The river tunnel of Velmora closes for repairs on June 9, the transport office said.")
+    d.save(str(word))
+    tokyo = folder / "東京.txt"
+    tokyo.write_text("Tokyo harbor\n\nThe Tokyo harbor ferry carries 900 passengers a day.\n", encoding="utf-8")
+    empty = folder / "empty.md"
+    empty.write_text("")
+    return [pdf, word, tokyo, empty]
+
+
+def test_conversation_tools_formats_and_the_shelf_in_chromium(chat_url, browser, tmp_path):
+    """Examples that send, a visible working state, folded search, clickable citations, copy, grouped
+    sources, export, a conversation that survives a reload, one length limit, PDF/Word uploads with
+    pages, a mixed batch, search and removal on the shelf."""
+    from playwright.sync_api import expect
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(
+        viewport={"width": 1360, "height": 1000}, permissions=["clipboard-read", "clipboard-write"]
+    )
+    page = context.new_page()
+    try:
+        page.goto(chat_url)
+        box = page.locator("#aa-question textarea")
+        box.wait_for(timeout=WAIT)
+        msgs = page.locator("#aa-chat .aa-msg")
+
+        # 1. An example is asked as soon as it is clicked.
+        page.locator("#aa-chat").locator("xpath=ancestor::div[contains(@class,'column')][1]").get_by_text(
+            "Who is Gregory Karasin?", exact=True
+        ).click()
+        expect(msgs).to_have_count(1, timeout=WAIT)
+        expect(msgs.nth(0)).to_contain_text("Karasin")
+
+        # 2. The question shows at once with a working state until its answer replaces it.
+        page.evaluate(
+            """() => { window.__sawPending = false; new MutationObserver(() => {
+                 const p = document.querySelector('#aa-chat .aa-pending');
+                 if (p && p.textContent.includes('Searching')) {
+                   window.__sawPending = true;
+                   window.__boxLocked = window.__boxLocked || document.querySelector('#aa-question textarea').disabled;
+                 }
+               }).observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
+        )
+        box.fill("What did he say about visas?")
+        box.press("Enter")
+        expect(page.locator("#aa-chat")).to_contain_text("What did he say about visas?", timeout=WAIT)
+        page.screenshot(path=str(ARTIFACTS / "chat-working.png"))
+        expect(msgs).to_have_count(2, timeout=WAIT)
+        assert page.evaluate("window.__sawPending")
+        assert page.evaluate("window.__boxLocked")  # one question at a time while it works
+        expect(box).to_be_editable(timeout=WAIT)
+        expect(page.locator("#aa-chat .aa-pending")).to_have_count(0)
+        follow = msgs.nth(1)
+        expect(follow).to_contain_text("visas")
+
+        # 3. The search line is folded; the citation marker opens its citation; copy puts the answer on the clipboard.
+        searched = follow.locator("details.aa-searched")
+        assert searched.get_attribute("open") is None and "Karasin" in searched.text_content()
+        searched.locator("summary").click()
+        expect(searched.locator(".aa-searched-body")).to_be_visible()
+        first_cite = follow.locator("li.aa-cite details").first
+        assert first_cite.get_attribute("open") is None
+        follow.locator("a.aa-ref").first.click()
+        expect(first_cite).to_have_attribute("open", "")
+        follow.locator(".aa-copy").click()
+        expect(follow.locator(".aa-copy")).to_have_text("Copied")
+        copied = page.evaluate("navigator.clipboard.readText()") or page.evaluate("window.__aaCopied")
+        assert follow.locator(".aa-text").inner_text().rstrip("1").strip() in copied and "[1]" in copied
+        page.screenshot(path=str(ARTIFACTS / "chat-citation-copy.png"))
+
+        # 4. Sources: one group per answer, newest first; weak passages dimmed.
+        groups = page.locator("#aa-sources .aa-group")
+        expect(groups).to_have_count(2)
+        expect(groups.first).to_contain_text("What did he say about visas?")
+        weak = page.locator("#aa-sources .aa-card.aa-weak")
+        assert weak.count() >= 1  # the 0.01-0.1 passages behind these answers
+        assert float(weak.first.evaluate("e => getComputedStyle(e).opacity")) < 0.9
+        strong = page.locator("#aa-sources .aa-card:not(.aa-weak)").first
+        assert float(strong.evaluate("e => getComputedStyle(e).opacity")) == 1.0
+        page.locator("#aa-sources").screenshot(path=str(ARTIFACTS / "chat-sources-grouped.png"))
+
+        # 5. Export as Markdown with the citations.
+        with page.expect_download(timeout=WAIT) as download:
+            page.click("#aa-export")
+        markdown = Path(download.value.path()).read_text(encoding="utf-8")
+        assert "## 1. Who is Gregory Karasin?" in markdown and "## 2. What did he say about visas?" in markdown
+        assert SEED_ID in markdown and "> " in markdown
+
+        # 6. A reload keeps the conversation (browser storage).
+        page.reload()
+        box.wait_for(timeout=WAIT)
+        expect(msgs).to_have_count(2, timeout=WAIT)
+        expect(groups).to_have_count(2, timeout=WAIT)
+        page.screenshot(path=str(ARTIFACTS / "chat-after-reload.png"))
+
+        # 7. One length limit: the box takes what the server answers in full.
+        box.fill("x" * 2600)
+        assert len(box.input_value()) == 2000
+        box.fill("")
+
+        # 8. PDF, Word and a non-Latin name in one batch with an empty file: the good ones are added.
+        page.get_by_role("tab", name="Articles").click()
+        uploads = _files_to_upload(tmp_path)
+        page.set_input_files("#aa-files input[type=file]", [str(p) for p in uploads])
+        expect(page.locator("#aa-files")).to_contain_text("harbor-report.pdf", timeout=WAIT)
+        page.click("#aa-add")
+        status = page.locator("#aa-status .aa-status-warn")
+        status.wait_for(timeout=WAIT)
+        expect(status).to_contain_text("3 added")
+        expect(status).to_contain_text("empty.md")
+        listing = page.locator("#aa-articles")
+        expect(listing).to_contain_text("Harbor Bridge annual report")
+        expect(listing).to_contain_text("Talia Okonkwo-Reyes · 2031-03-14")
+        expect(listing).to_contain_text("東京")
+        page.screenshot(path=str(ARTIFACTS / "chat-upload-batch.png"))
+        answer = _ask(page, "Who designed the Harbor Bridge?", 3)
+        expect(answer.locator(".aa-text")).to_contain_text("Mira Castell")
+        expect(answer.locator(".aa-cite").first).to_contain_text("p. 2")
+        page.screenshot(path=str(ARTIFACTS / "chat-pdf-page.png"))
+
+        # 9. The shelf: search it, then remove an article from the chat.
+        page.fill("#aa-filter textarea, #aa-filter input", "okonkwo")
+        expect(listing).to_contain_text("1 match", timeout=WAIT)
+        expect(listing.locator("li")).to_have_count(1)
+        page.locator("#aa-remove-pick input").click()
+        page.locator("#aa-remove-pick input").fill("harbor-report")
+        page.get_by_role("option", name="Harbor Bridge annual report — harbor-report").click()
+        page.locator("#aa-remove").click()
+        expect(page.locator("#aa-status")).to_contain_text("Removed 1 article", timeout=WAIT)
+        expect(listing).not_to_contain_text("Harbor Bridge annual report")
+        page.fill("#aa-filter textarea, #aa-filter input", "")
+        expect(listing).to_contain_text(SEED_ID, timeout=WAIT)
+        page.screenshot(path=str(ARTIFACTS / "chat-shelf.png"))
+        # its passages are gone from the answers too, and the stored conversation says so
+        page.reload()
+        expect(msgs).to_have_count(3, timeout=WAIT)
+        expect(msgs.nth(2)).to_contain_text("no longer in the index")
+
+        # 10. The API page lists /ask's answer field by field, and /remove_articles.
+        page.get_by_text("Use via API").first.click()
+        expect(page.get_by_text("/remove_articles").first).to_be_visible(timeout=WAIT)
+        expect(page.locator("body")).to_contain_text("citations", timeout=WAIT)
+        expect(page.locator("body")).to_contain_text("span_text")
+        page.screenshot(path=str(ARTIFACTS / "chat-api-docs.png"), full_page=True)
+    finally:
+        page.screenshot(path=str(ARTIFACTS / "chat-tools.png"), full_page=True)
+        context.close()

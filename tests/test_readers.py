@@ -84,3 +84,211 @@ def test_missing_path_and_empty_file_warn(tmp_path):
     report = read_paths([tmp_path / "nope", tmp_path / "empty.txt"])
     assert report.articles == []
     assert len(report.warnings) == 2
+
+
+# --- PDF and Word files -------------------------------------------------------------------------
+def make_pdf(path, pages, title=""):
+    """A PDF with a text layer: ``pages`` is a list of pages, each a list of paragraphs (fpdf2)."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    if title:
+        pdf.set_title(title)
+    for paragraphs in pages:
+        pdf.add_page()
+        for text in paragraphs:
+            pdf.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(3)
+    pdf.output(str(path))
+    return path
+
+
+BRIDGE_PAGES = [
+    [
+        "Harbor Bridge annual report",
+        "By Talia Okonkwo-Reyes",
+        "March 14, 2031",
+        "The Harbor Bridge opened on Friday after six years of construction in the coastal city of Velmora. "
+        "The council approved the final payment in a special session that ended with a unanimous vote.",
+    ],
+    ["The bridge was designed by the engineer Mira Castell, who also designed the river tunnel."],
+]
+
+
+def test_pdf_text_layer_with_pages_header_and_paragraphs(tmp_path):
+    from assistant.records import page_of
+
+    make_pdf(tmp_path / "bridge.pdf", BRIDGE_PAGES, title="Microsoft Word - draft.docx")
+    report = read_paths([tmp_path])
+    assert report.warnings == []
+    (a,) = report.articles
+    assert (a.id, a.title, a.author, a.date) == (
+        "bridge",
+        "Harbor Bridge annual report",
+        "Talia Okonkwo-Reyes",
+        "2031-03-14",
+    )
+    assert "Okonkwo" not in a.text and "March 14" not in a.text  # the header is not a passage
+    # lines of a paragraph are joined; the page break is a paragraph boundary with a page mark
+    assert "coastal city of Velmora. The council approved" in " ".join(a.text.split())
+    designed = a.text.index("The bridge was designed")
+    assert a.paged and a.page_at(designed) == 2 and a.page_at(a.text.index("The Harbor Bridge")) == 1
+    assert page_of(a.text, designed) == 2
+
+
+def test_pdf_without_text_layer_encrypted_or_broken_get_one_clear_warning(tmp_path):
+    from fpdf import FPDF
+
+    scan = FPDF()
+    scan.add_page()
+    scan.rect(20, 20, 100, 100, style="F")  # an image-like page with no text
+    scan.output(str(tmp_path / "scan.pdf"))
+    locked = FPDF()
+    locked.set_encryption(owner_password="o", user_password="secret")
+    locked.set_font("Helvetica", size=11)
+    locked.add_page()
+    locked.cell(0, 6, "Secret text of the locked report.")
+    locked.output(str(tmp_path / "locked.pdf"))
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj <<>> garbage")
+    (tmp_path / "fake.docx").write_bytes(b"not a zip at all")
+    report = read_paths([tmp_path])
+    assert report.articles == []
+    assert len(report.warnings) == 4, report.warnings
+    by_file = {w.split(":")[0].rsplit("/", 1)[-1]: w for w in report.warnings}
+    assert "no text layer" in by_file["scan.pdf"] and "OCR" in by_file["scan.pdf"]
+    assert "password" in by_file["locked.pdf"]
+    assert "not a readable PDF" in by_file["broken.pdf"] or "no text layer" in by_file["broken.pdf"]
+    assert "Word" in by_file["fake.docx"]
+    assert all("\n" not in w for w in report.warnings)
+
+
+def test_docx_headings_byline_and_tables(tmp_path):
+    import docx
+
+    d = docx.Document()
+    d.add_heading("Velmora press release", 0)
+    d.add_paragraph("Lena Voss, Staff Writer")
+    d.add_paragraph("Published: May 5, 2030")
+    d.add_paragraph("The tunnel under the Velm river will close for repairs in June, the city said.")
+    table = d.add_table(rows=2, cols=2)
+    for (r, c), text in {(0, 0): "Month", (0, 1): "Closure", (1, 0): "June", (1, 1): "Full"}.items():
+        table.cell(r, c).text = text
+    d.add_paragraph("Buses will replace the trains during the closure.")
+    d.save(str(tmp_path / "press.docx"))
+    (a,) = read_paths([tmp_path]).articles
+    assert (a.title, a.author, a.date) == ("Velmora press release", "Lena Voss", "2030-05-05")
+    assert a.text.lstrip().startswith("The tunnel under the Velm river")
+    assert "June | Full" in a.text and a.text.rstrip().endswith("during the closure.")
+    assert not a.paged and a.page_at(0) is None
+
+
+# --- bylines and datelines ----------------------------------------------------------------------
+def test_bylines_and_dates_in_markdown_text_and_html_are_metadata_not_passages(tmp_path):
+    (tmp_path / "bridge.md").write_text(
+        "# Harbor Bridge opens\n\nBy Talia Okonkwo-Reyes\nMarch 14, 2031\n\nThe Harbor Bridge opened on Friday.\n"
+    )
+    (tmp_path / "tunnel.txt").write_text(
+        "Tunnel closes for repairs\nMira Castell, Staff Writer\nPublished: 2031-05-05T09:30:00Z\n\n"
+        "The river tunnel closes in June for repairs.\n"
+    )
+    (tmp_path / "ferry.html").write_text(
+        "<html><head><title>Ferry returns</title></head><body><article><h1>Ferry returns</h1>"
+        "<p class='byline'>By Lena Voss</p><p>Wednesday, November 23</p>"
+        "<p>The old ferry returned to the harbor after a long refit at the northern shipyard.</p>"
+        "<p>It will carry passengers again from Monday morning.</p></article></body></html>"
+    )
+    got = {a.id: a for a in read_paths([tmp_path]).articles}
+    md, txt, html = got["bridge"], got["tunnel"], got["ferry"]
+    assert (md.title, md.author, md.date) == ("Harbor Bridge opens", "Talia Okonkwo-Reyes", "2031-03-14")
+    assert md.text.strip() == "The Harbor Bridge opened on Friday."
+    assert (txt.title, txt.author, txt.date) == ("Tunnel closes for repairs", "Mira Castell", "2031-05-05")
+    assert txt.text.strip() == "The river tunnel closes in June for repairs."
+    assert (html.author, html.date) == ("Lena Voss", "Wednesday, November 23")  # no year: kept as written
+    assert html.text.lstrip().startswith("The old ferry") and "Voss" not in html.text
+
+
+def test_byline_and_date_parsing():
+    from assistant.ingest.bylines import iso_date, parse_byline, split_header
+
+    dates = {
+        "March 14, 2031": "2031-03-14",
+        "Mar. 14 2031": "2031-03-14",
+        "14 March 2031": "2031-03-14",
+        "Sept. 3, 2030": "2030-09-03",
+        "Updated on Thu, 3 Sep 2030": "2030-09-03",
+        "2031-03-14T09:30:00Z": "2031-03-14",
+        "14.03.2031": "2031-03-14",
+        "03/14/2031": "2031-03-14",
+        "03/04/2031": "03/04/2031",  # ambiguous: kept
+        "Published: March 14, 2031 10:32 AM EST": "2031-03-14",
+        "March 2031": "2031-03",
+        "Wednesday, November 23": "Wednesday, November 23",
+        "February 30, 2031": "February 30, 2031",  # not a day: kept
+    }
+    assert {d: iso_date(d) for d in dates} == dates
+    names = {
+        "By Talia Okonkwo-Reyes": "Talia Okonkwo-Reyes",
+        "By Ana Ruiz and Li Wei": "Ana Ruiz and Li Wei",
+        "By Lena Voss, Staff Writer": "Lena Voss",
+        "Jean de la Fontaine, Correspondent": "Jean de la Fontaine",
+        "Mira Castell, senior reporter for The Velmora Times": "Mira Castell",
+        "By 東京 太郎": "東京 太郎",
+        "Paris, France": None,
+        "by the river we sat": None,
+        "The council, reporter said": None,
+    }
+    assert {b: parse_byline(b) for b in names} == names
+    text = "By Ana Ruiz | March 3, 2031\n\nThe base is big."
+    author, date, cut = split_header(text)
+    assert (author, date, text[cut:]) == ("Ana Ruiz", "2031-03-03", "\nThe base is big.")
+    assert split_header("By Ana Ruiz\n") == ("", "", 0)  # nothing else: kept as the body
+    assert split_header("The bridge opened.\nBy Ana Ruiz") == ("", "", 0)  # only at the top
+
+
+def test_pdf_and_docx_by_command_line_and_python(tmp_path, writable_index, embedder):
+    """`assistant ingest` takes .pdf/.docx; `ask --json` cites the PDF page; Assistant.ingest does the same."""
+    import docx
+
+    from assistant import Assistant
+
+    from .test_cli import run
+
+    (tmp_path / "docs").mkdir()
+    make_pdf(tmp_path / "docs" / "bridge.pdf", BRIDGE_PAGES)
+    d = docx.Document()
+    d.add_paragraph("Ferry timetable")
+    d.add_paragraph("The night ferry to Orrin leaves at 23:40 from pier 7.")
+    d.save(str(tmp_path / "docs" / "ferry.docx"))
+    r = run("ingest", str(tmp_path / "docs"), "--index", str(writable_index))
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    r = run("ask", "Who designed the Harbor Bridge?", "--index", str(writable_index), "--json")
+    data = json.loads(r.stdout)
+    assert "Mira Castell" in data["text"]
+    assert data["citations"][0]["article_id"] == "bridge" and data["citations"][0]["page"] == 2
+    a = Assistant.load(writable_index, embedder=embedder)
+    ans = a.ask("When does the night ferry to Orrin leave?")
+    assert "23:40" in ans.text and ans.citations[0].article_id == "ferry" and ans.citations[0].page is None
+    assert a.ask("Which states recognize Abkhazia?").citations[0].page is None  # plain text: no page
+    scan = tmp_path / "more" / "scan.pdf"
+    scan.parent.mkdir()
+    make_pdf(scan, [[]])
+    r = run("ingest", str(scan), "--index", str(writable_index))
+    assert r.returncode != 0 and "no text layer" in r.stderr and "Traceback" not in r.stderr
+    assert a.remove(["bridge"]).removed == ["bridge"] and a.article("bridge") is None
+
+
+def test_docx_that_unpacks_too_large_is_refused_before_parsing(tmp_path, monkeypatch):
+    import docx
+
+    import assistant.ingest.formats as formats
+
+    d = docx.Document()
+    d.add_paragraph("A normal paragraph of a normal Word document. " * 50)
+    d.save(str(tmp_path / "big.docx"))
+    monkeypatch.setattr(formats, "MAX_DOCX_UNPACKED", 10_000)  # the real limit is 250 MB
+    report = read_paths([tmp_path / "big.docx"])
+    assert report.articles == [] and "unpacks to" in report.warnings[0]
+    monkeypatch.setattr(formats, "MAX_DOCX_UNPACKED", 250_000_000)
+    assert len(read_paths([tmp_path / "big.docx"]).articles) == 1

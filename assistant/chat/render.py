@@ -26,7 +26,8 @@ from ..records import Answer, Article, Citation
 
 CONTEXT_CHARS = 700  # characters of surrounding paragraph shown around a quote in the chat
 PANEL_CONTEXT_CHARS = 1400  # ... and in the sources panel
-MAX_LISTED_ARTICLES = 300
+ARTICLES_PER_PAGE = 25
+WEAK_SCORE = 0.15  # passages scored below this (or below a quarter of the best) are shown dimmed
 
 SOURCES_EMPTY = (
     '<div class="aa-empty"><b>Sources</b><br>Ask a question: each passage behind the answer appears here, '
@@ -41,7 +42,7 @@ def esc(value: object) -> str:
 
 def _text(value: str) -> str:
     """Escaped text with line breaks kept (Gradio strips leading whitespace, so no pre-wrap)."""
-    return esc(value).replace("\r\n", "\n").replace("\n", "<br>")
+    return esc(value).replace("\f", "").replace("\r\n", "\n").replace("\n", "<br>")
 
 
 def byline(author: str, date: str) -> str:
@@ -118,8 +119,43 @@ def _focus(answer: Answer, citation: Citation, n: int) -> tuple[int, int] | None
     return citation.start + answer.span[0], citation.start + answer.span[1]
 
 
+def _stale(article: Article | None) -> str:
+    """Why a citation cannot be shown in context: its article was removed, or has changed since."""
+    if article is None:
+        return '<div class="aa-context aa-muted">The article is no longer in the index.</div>'
+    return '<div class="aa-context aa-muted">This passage is out of date: the article has changed.</div>'
+
+
+_HEADER_FIELDS = {"author": "Byline", "date": "Date", "source": "Source"}
+
+
+def _quoted_text(citation: Citation, article: Article) -> str:
+    """What a citation quotes: the article text, or a header field (author, date, source)."""
+    name = getattr(citation, "field", "") or ""
+    return str(getattr(article, name, "") or "") if name in _HEADER_FIELDS else article.text
+
+
 def _valid(citation: Citation, article: Article | None) -> bool:
-    return article is not None and article.text[citation.start : citation.end] == citation.quote
+    return article is not None and _quoted_text(citation, article)[citation.start : citation.end] == citation.quote
+
+
+def _context(answer: Answer, citation: Citation, n: int, article: Article | None, max_chars: int) -> str:
+    """The cited passage marked in its paragraph, or the header field marked in the article's header."""
+    if not _valid(citation, article):
+        return _stale(article)
+    assert article is not None
+    name = getattr(citation, "field", "") or ""
+    if name not in _HEADER_FIELDS:
+        return highlighted_context(
+            article, citation.start, citation.end, focus=_focus(answer, citation, n), max_chars=max_chars
+        )
+    value = _quoted_text(citation, article)
+    a, b = citation.start, citation.end
+    marked = f'{_text(value[:a])}<mark class="aa-quote">{_text(value[a:b])}</mark>{_text(value[b:])}'
+    return (
+        f'<div class="aa-context"><span class="aa-label">From the article header · {_HEADER_FIELDS[name]}</span> '
+        f"{marked}</div>"
+    )
 
 
 # --- chat messages -----------------------------------------------------------------------------
@@ -137,34 +173,64 @@ def answer_text_html(answer: Answer) -> str:
     return _text(text)
 
 
-def citation_item_html(answer: Answer, citation: Citation, n: int, article: Article | None) -> str:
+def page_label(citation: Citation) -> str:
+    """ " · p. 3" for a citation into a PDF, else ""."""
+    return f" · p. {int(citation.page)}" if getattr(citation, "page", None) else ""
+
+
+def cite_id(turn: int | None, n: int, where: str = "c") -> str:
+    """The element id of citation ``n`` of answer ``turn`` (``c`` in the chat, ``s`` in the sources panel)."""
+    return f"aa-{where}{turn if turn is not None else 'x'}-{n}"
+
+
+def citation_item_html(
+    answer: Answer, citation: Citation, n: int, article: Article | None, turn: int | None = None
+) -> str:
     """One numbered citation: quote, title, byline and date; opens to the passage in its paragraph."""
-    meta = byline(citation.author, citation.date)
-    body = (
-        highlighted_context(article, citation.start, citation.end, focus=_focus(answer, citation, n))
-        if _valid(citation, article)
-        else '<div class="aa-context aa-muted">This passage is out of date: the article has changed.</div>'
-    )
+    meta = byline(citation.author, citation.date) + page_label(citation)
+    body = _context(answer, citation, n, article, CONTEXT_CHARS)
     # The answer sentence is the first quote: do not print it twice.
     same = n == 0 and not answer.abstained and citation.quote == answer.text
     tag = "span" if citation.has_own_quotes else "q"  # <q> adds quotation marks around it
     quote = "" if same else f'<{tag} class="aa-q">{_text(citation.quote)}</{tag}>'
     hint = ' · <span class="aa-hint">the sentence above; open to see it in its paragraph</span>' if same else ""
     return (
-        f'<li class="aa-cite"><details><summary><span class="aa-num">{n + 1}</span>'
+        f'<li class="aa-cite" id="{cite_id(turn, n)}"><details><summary><span class="aa-num">{n + 1}</span>'
         f'<span class="aa-cite-body">{quote}'
         f'<span class="aa-src"><span class="aa-src-title">{esc(citation.title or citation.article_id)}</span>'
         f"{' · ' + meta if meta else ''}{hint}</span></span></summary>{body}"
-        f'<div class="aa-where">{esc(citation.article_id)} · characters {citation.start}–{citation.end}</div>'
-        f"</details></li>"
+        f'<div class="aa-where">{esc(citation.article_id)}{page_label(citation)} · characters '
+        f"{citation.start}–{citation.end}</div></details></li>"
     )
 
 
-def answer_html(answer: Answer, articles: Mapping[str, Article | None]) -> str:
-    """An answer (or an abstention) as a chat message, with its numbered, expandable citations."""
-    items = [citation_item_html(answer, c, i, articles.get(c.article_id)) for i, c in enumerate(answer.citations)]
+def copy_text(answer: Answer) -> str:
+    """What the copy button puts on the clipboard: the answer and its first citation, as plain text."""
+    if answer.abstained:
+        return f"{answer.question}\nNot found in the articles."
+    lines = [answer.text]
+    for i, c in enumerate(answer.citations[:1]):
+        where = ", ".join(x for x in (c.title or c.article_id, c.author, c.date) if x) + page_label(c).replace(
+            " · ", ", "
+        )
+        lines.append(f"[{i + 1}] {where}: “{c.quote}”")
+    return "\n\n".join(lines)
+
+
+def answer_html(answer: Answer, articles: Mapping[str, Article | None], turn: int | None = None) -> str:
+    """An answer (or an abstention) as a chat message, with its numbered, expandable citations.
+
+    ``turn`` (the answer's place in the conversation) gives the citations element ids that the
+    superscript markers link to.
+    """
+    items = [citation_item_html(answer, c, i, articles.get(c.article_id), turn) for i, c in enumerate(answer.citations)]
     cites = "".join(items)
     notes = "".join(f'<div class="aa-note">{esc(note)}</div>' for note in answer.notes)
+    # The text to copy rides along as a hidden element: the chat's sanitiser keeps text, not data-* attributes.
+    copy = (
+        '<button class="aa-copy" type="button" title="Copy the answer and its source">Copy</button>'
+        f'<span class="aa-copy-text">{esc(copy_text(answer))}</span>'
+    )
     if answer.abstained:
         closest = (
             f'<div class="aa-label">Closest passages</div><ol class="aa-cites aa-closest">{cites}</ol>' if cites else ""
@@ -175,7 +241,10 @@ def answer_html(answer: Answer, articles: Mapping[str, Article | None]) -> str:
             f'<p class="aa-abstain-text">No passage answers this confidently (confidence {answer.confidence:.2f}).'
             f"{' Open the closest ones to check.' if cites else ''}</p>{searched_html(answer)}{closest}{notes}</div>"
         )
-    refs = "".join(f'<sup class="aa-ref">{i + 1}</sup>' for i in range(min(1, len(answer.citations))))
+    refs = "".join(
+        f'<sup class="aa-ref-wrap"><a class="aa-ref" href="#{cite_id(turn, i)}" title="Show source {i + 1}">{i + 1}</a></sup>'
+        for i in range(min(1, len(answer.citations)))
+    )
     span = (
         f'<div class="aa-short"><span class="aa-label">Answer</span> {esc(answer.span_text)}</div>'
         if answer.span_text and answer.span_text != answer.text
@@ -189,17 +258,35 @@ def answer_html(answer: Answer, articles: Mapping[str, Article | None]) -> str:
     )
     return (
         f'<div class="aa-msg aa-answer"><p class="aa-text">{answer_text_html(answer)}{refs}</p>{span}'
-        f'<div class="aa-meta">{_confidence_badge(answer.confidence)} verbatim from the articles</div>'
+        f'<div class="aa-meta">{_confidence_badge(answer.confidence)} verbatim from the articles {copy}</div>'
         f"{searched_html(answer)}"
         f'<ol class="aa-cites">{"".join(items[:1])}</ol>{more}{notes}</div>'
     )
 
 
+def pending_html() -> str:
+    """The placeholder shown at once while an answer is being looked up."""
+    return '<div class="aa-pending" role="status"><span class="aa-spinner">◐</span> Searching the articles…</div>'
+
+
 def searched_html(answer: Answer) -> str:
-    """What retrieval searched, when a follow-up borrowed from the conversation."""
-    if not answer.search_query or answer.search_query == answer.question:
+    """What retrieval searched when a follow-up used the conversation: folded, in words."""
+    query = answer.search_query or ""
+    if not query or query == answer.question:
         return ""
-    return f'<div class="aa-searched"><span class="aa-label">Searched</span> {esc(answer.search_query)}</div>'
+    asked, sep, borrowed = query.partition(" | ")
+    parts = []
+    if asked and asked != answer.question:
+        parts.append(f'<div><span class="aa-label">Searched as</span> {esc(asked)}</div>')
+    if sep and borrowed.strip():
+        terms = ", ".join(esc(t) for t in dict.fromkeys(borrowed.split()))
+        parts.append(f'<div><span class="aa-label">Plus words from earlier questions</span> {terms}</div>')
+    if not parts:
+        return ""
+    return (
+        '<details class="aa-searched"><summary>Used the conversation to search</summary>'
+        f'<div class="aa-searched-body">{"".join(parts)}</div></details>'
+    )
 
 
 def _confidence_badge(confidence: float) -> str:
@@ -213,48 +300,158 @@ def notice_html(message: str) -> str:
 
 
 # --- side panels -------------------------------------------------------------------------------
-def sources_html(answer: Answer | None, articles: Mapping[str, Article | None]) -> str:
-    """The sources panel: every cited passage of ``answer`` highlighted in its paragraph."""
-    if answer is None or not answer.citations:
-        return SOURCES_EMPTY
-    head = "Closest passages (no answer)" if answer.abstained else "Sources of the answer"
+def _weak(score: float, best: float) -> bool:
+    return score < WEAK_SCORE or score < 0.25 * best
+
+
+def _source_cards(answer: Answer, articles: Mapping[str, Article | None], turn: int | None) -> str:
+    best = max((c.score for c in answer.citations), default=0.0)
     cards = []
     for i, c in enumerate(answer.citations):
         article = articles.get(c.article_id)
-        meta = byline(c.author, c.date)
+        meta = byline(c.author, c.date) + page_label(c)
         where = source_label(c.source or (article.source if article else ""))
-        context = (
-            highlighted_context(article, c.start, c.end, focus=_focus(answer, c, i), max_chars=PANEL_CONTEXT_CHARS)
-            if _valid(c, article)
-            else '<div class="aa-context aa-muted">This passage is out of date: the article has changed.</div>'
-        )
+        context = _context(answer, c, i, article, PANEL_CONTEXT_CHARS)
+        weak = _weak(c.score, best)
+        flag = ' <span class="aa-weak-tag">weak match</span>' if weak else ""
         cards.append(
-            f'<section class="aa-card"><div class="aa-card-head"><span class="aa-num">{i + 1}</span>'
-            f'<div><div class="aa-title">{esc(c.title or c.article_id)}</div>'
+            f'<section class="aa-card{" aa-weak" if weak else ""}" id="{cite_id(turn, i, "s")}">'
+            f'<div class="aa-card-head"><span class="aa-num">{i + 1}</span>'
+            f'<div><div class="aa-title">{esc(c.title or c.article_id)}{flag}</div>'
             f'<div class="aa-byline">{meta}{" · " if meta and where else ""}{where}</div></div></div>{context}'
             f'<div class="aa-where">{esc(c.article_id)} · characters {c.start}–{c.end} · score {c.score:.2f}</div>'
             f"</section>"
         )
-    return f'<div class="aa-sources"><div class="aa-panel-head">{head}</div>{"".join(cards)}</div>'
+    return "".join(cards)
 
 
-def articles_html(articles: Sequence[Article], new_ids: Sequence[str] = ()) -> str:
-    """The list of indexed articles (title, byline, id); ``new_ids`` are marked as just added."""
+def sources_html(answer: Answer | None, articles: Mapping[str, Article | None]) -> str:
+    """The sources panel for one answer: every cited passage highlighted in its paragraph."""
+    if answer is None or not answer.citations:
+        return SOURCES_EMPTY
+    head = "Closest passages (no answer)" if answer.abstained else "Sources of the answer"
+    return (
+        f'<div class="aa-sources"><div class="aa-panel-head">{head}</div>{_source_cards(answer, articles, None)}</div>'
+    )
+
+
+def sources_panel_html(entries: Sequence[tuple[int, Answer, Mapping[str, Article | None]]]) -> str:
+    """The sources panel for a conversation: one group per answer (``(turn, answer, articles)``,
+    newest first); passages that scored weakly are dimmed and marked."""
+    groups = []
+    for turn, answer, articles in entries:
+        if not answer.citations:
+            continue
+        kind = "no answer: closest passages" if answer.abstained else f"confidence {answer.confidence:.2f}"
+        groups.append(
+            f'<div class="aa-group" id="aa-g{turn}"><div class="aa-group-head"><span class="aa-label">'
+            f'Question {turn + 1}</span> {esc(answer.question)} <span class="aa-muted">· {esc(kind)}</span></div>'
+            f"{_source_cards(answer, articles, turn)}</div>"
+        )
+    if not groups:
+        return SOURCES_EMPTY
+    return (
+        f'<div class="aa-sources"><div class="aa-panel-head">Sources, newest answer first</div>{"".join(groups)}</div>'
+    )
+
+
+def conversation_markdown(entries: Sequence[tuple[str, Answer | None, str]]) -> str:
+    """A conversation as Markdown: each question, its answer (or why there is none) and the citations
+    (title, byline, date, page, id and character offsets, quote). ``entries``: (question, answer, error)."""
+    out = ["# Conversation with the Article Assistant", ""]
+    for n, (question, answer, error) in enumerate(entries, 1):
+        out += [f"## {n}. {_md(question)}", ""]
+        if answer is None:
+            out += [f"_{_md(error or 'no answer')}_", ""]
+            continue
+        if answer.abstained:
+            out += [f"**Not found in the articles** (confidence {answer.confidence:.2f}).", ""]
+        else:
+            out += [f"{_md(answer.text)} [1]", ""]
+            if answer.span_text and answer.span_text != answer.text:
+                out += [f"**Answer:** {_md(answer.span_text)}", ""]
+            out += [f"_Confidence {answer.confidence:.2f}; verbatim from the articles._", ""]
+        if answer.citations:
+            out.append("Closest passages:" if answer.abstained else "Sources:")
+            out.append("")
+            for i, c in enumerate(answer.citations, 1):
+                meta = ", ".join(_md(x) for x in (c.author, c.date) if x)
+                page = f", p. {c.page}" if c.page else ""
+                out.append(
+                    f"{i}. **{_md(c.title or c.article_id)}**{' — ' + meta if meta else ''}{page} "
+                    f"(`{c.article_id}`, characters {c.start}–{c.end}, score {c.score:.2f})  "
+                )
+                out.append(f"   > {_md(' '.join(c.quote.split()))}")
+            out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _md(text: str) -> str:
+    """Text for Markdown: line breaks folded, markup characters escaped (no links or HTML run)."""
+    text = " ".join(str(text or "").split())
+    return "".join("\\" + ch if ch in "\\`*_[]<>#|" else ch for ch in text)
+
+
+def filter_articles(articles: Sequence[Article], query: str = "") -> list[Article]:
+    """The articles whose title, author, date, id or source contain every word of ``query``."""
+    words = str(query or "").casefold().split()
+    if not words:
+        return list(articles)
+    out = []
+    for art in articles:
+        hay = " ".join((art.title, art.author, art.date, art.id, source_label_text(art.source))).casefold()
+        if all(w in hay for w in words):
+            out.append(art)
+    return out
+
+
+def source_label_text(source: str) -> str:
+    parts = urlsplit(source or "")
+    if parts.scheme in {"http", "https"} and parts.netloc:
+        return source
+    return PurePath((source or "").replace("\\", "/")).name
+
+
+def page_count(n: int, per_page: int = ARTICLES_PER_PAGE) -> int:
+    return max(1, -(-n // per_page))
+
+
+def articles_html(
+    articles: Sequence[Article],
+    new_ids: Sequence[str] = (),
+    *,
+    query: str = "",
+    page: int = 0,
+    per_page: int = ARTICLES_PER_PAGE,
+) -> str:
+    """One page of the indexed articles (title, byline, id), filtered by ``query``;
+    ``new_ids`` are marked as just added."""
     new = set(new_ids)
+    total = len(articles)
+    shown = filter_articles(articles, query)
+    pages = page_count(len(shown), per_page)
+    page = max(0, min(int(page or 0), pages - 1))
     items = []
-    for art in list(articles)[:MAX_LISTED_ARTICLES]:
+    for art in shown[page * per_page : (page + 1) * per_page]:
         meta = byline(art.author, art.date)
         badge = '<span class="aa-new">new</span>' if art.id in new else ""
         items.append(
             f'<li><div class="aa-title">{esc(art.title or art.id)}{badge}</div>'
             f'<div class="aa-byline">{meta}{" · " if meta else ""}<code>{esc(art.id)}</code></div></li>'
         )
-    more = len(articles) - MAX_LISTED_ARTICLES
-    tail = f'<li class="aa-muted">… and {more} more</li>' if more > 0 else ""
-    n = len(articles)
+    if query and not shown:
+        items.append(f'<li class="aa-muted">No article matches “{esc(query)}”.</li>')
+    head = f"{total} article{'s' if total != 1 else ''} indexed"
+    if query:
+        head += f" · {len(shown)} match{'es' if len(shown) != 1 else ''} “{esc(query)}”"
+    nav = (
+        f'<div class="aa-pageinfo">page {page + 1} of {pages} · {per_page} a page</div>'
+        if len(shown) > per_page
+        else ""
+    )
     return (
-        f'<div class="aa-articles"><div class="aa-panel-head">{n} article{"s" if n != 1 else ""} indexed</div>'
-        f'<ul class="aa-article-list">{"".join(items)}{tail}</ul></div>'
+        f'<div class="aa-articles"><div class="aa-panel-head">{head}</div>'
+        f'<ul class="aa-article-list">{"".join(items)}</ul>{nav}</div>'
     )
 
 
@@ -293,7 +490,28 @@ CSS = """
 .aa-toolbar-title { font-weight: 700; font-size: .95rem; color: var(--body-text-color-subdued); }
 .aa-text { font-size: 1.02rem; margin: 0 0 6px; }
 .aa-span { background: #fde68a; color: #111827; padding: 0 2px; border-radius: 3px; font-weight: 600; }
-.aa-ref { font-size: .7em; margin-left: 3px; color: var(--color-accent); font-weight: 700; }
+.aa-ref-wrap { font-size: .7em; margin-left: 3px; }
+a.aa-ref { color: var(--color-accent); font-weight: 700; text-decoration: none; cursor: pointer; padding: 0 3px;
+  border-radius: 4px; border: 1px solid var(--color-accent); }
+a.aa-ref:hover { background: var(--color-accent); color: white; }
+.aa-flash details, .aa-flash { box-shadow: 0 0 0 3px #f59e0b; border-radius: 8px; transition: box-shadow .3s; }
+.aa-copy { margin-left: 6px; font-size: .75rem; border: 1px solid var(--border-color-primary); border-radius: 6px;
+  padding: 0 8px; background: var(--background-fill-primary); cursor: pointer; color: var(--body-text-color); }
+.aa-copy-text { display: none; white-space: pre-wrap; }
+.aa-copy:hover { border-color: var(--color-accent); color: var(--color-accent); }
+.aa-pending { display: flex; align-items: center; gap: 8px; color: var(--body-text-color-subdued); font-style: italic; }
+.aa-spinner { display: inline-block; color: var(--color-accent); font-style: normal;
+  animation: aa-spin .9s linear infinite; }
+@keyframes aa-spin { to { transform: rotate(360deg); } }
+.aa-searched-body { padding: 2px 4px 4px; }
+.aa-searched > summary { cursor: pointer; }
+.aa-group { margin-bottom: 14px; }
+.aa-group-head { font-size: .86rem; margin: 4px 0 6px; font-weight: 600; }
+.aa-weak { opacity: .55; }
+.aa-weak:hover { opacity: 1; }
+.aa-weak-tag { font-size: .68rem; font-weight: 600; background: var(--background-fill-secondary);
+  color: var(--body-text-color-subdued); border-radius: 999px; padding: 0 6px; margin-left: 4px; }
+.aa-pageinfo { font-size: .78rem; color: var(--body-text-color-subdued); padding: 6px 2px; }
 .aa-short { font-size: .92rem; margin-bottom: 6px; }
 .aa-label { font-size: .72rem; text-transform: uppercase; letter-spacing: .06em; font-weight: 700;
   color: var(--body-text-color-subdued); margin-right: 4px; }

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..records import Article
+from . import bylines, formats
 
-SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"}
+SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"} | formats.SUFFIXES
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MIN_HTML_WORDS = 4  # less than this after dropping navigation and scripts is not an article
 
@@ -316,6 +317,9 @@ def read_file(path: Path, warnings: list[str]) -> list[Article]:
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
         return read_jsonl_bytes(data, name, warnings)
+    if suffix in formats.SUFFIXES:  # PDF / Word: their text, then read like a plain-text article
+        raw = formats.extract_text(data, suffix, name, warnings)
+        return [] if raw is None else parse_document(clean_text(raw, name, warnings), ".txt", name, path.stem, warnings)
     raw = decode_bytes(data, name, warnings)
     if raw is None:
         return []
@@ -345,6 +349,8 @@ def parse_document(raw: str, suffix: str, source: str, stem: str, warnings: list
             return []
     else:
         title, author, date, body = parse_plain_text(raw)
+    author2, date2, cut = bylines.split_header(body, known_author=author)  # byline/date lines: not passages
+    body, author, date = body[cut:], author or author2, bylines.iso_date(date or date2)
     if not body.strip():
         warnings.append(f"{source}: skipped, no article text found")
         return []
