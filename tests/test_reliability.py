@@ -1026,6 +1026,7 @@ MANIFEST_DAMAGE = {
     "folder": lambda g: _folder_instead(g / "manifest.json"),
     "symlink-loop": lambda g: _loop_instead(g / "manifest.json"),
     "huge": lambda g: os.truncate(g / "manifest.json", 17 * 2**20),  # sparse; refused unread
+    "endless": lambda g: ((g / "manifest.json").unlink(), os.symlink("/dev/zero", g / "manifest.json")),
 }
 CURRENT_DAMAGE = {
     "list": lambda d: (d / "CURRENT").write_text("[]"),
@@ -1170,6 +1171,33 @@ def test_an_unreadable_subfolder_is_skipped_with_a_warning(tmp_path, monkeypatch
     assert any("locked" in w and "cannot read the folder" in w for w in report.warnings), report.warnings
 
 
+def test_a_file_in_an_unreadable_folder_is_skipped_with_a_warning(tmp_path, monkeypatch):
+    import errno
+
+    (tmp_path / "locked").mkdir()
+    inside = tmp_path / "locked" / "inside.txt"
+    inside.write_text("Inside\n\nHidden text about Colm.\n")
+    (tmp_path / "ok.txt").write_text("Ok\n\nThe bridge of Elsby was built in 1887.\n")
+    if os.geteuid() == 0:  # root passes any folder: simulate the refusal (no search permission)
+        real = os.stat
+
+        def refusing_stat(path, *a, **k):
+            if "locked" in str(path):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+            return real(path, *a, **k)
+
+        monkeypatch.setattr(os, "stat", refusing_stat)
+    else:
+        (tmp_path / "locked").chmod(0)
+    try:
+        report = read_paths([inside, tmp_path / "ok.txt"])
+    finally:
+        monkeypatch.undo()
+        (tmp_path / "locked").chmod(0o700)
+    assert [a.id for a in report.articles] == ["ok"]
+    assert any("inside.txt" in w and "Permission denied" in w for w in report.warnings), report.warnings
+
+
 class _ClosedPipe:
     """A stdout whose reader has gone away (`| head` after its lines)."""
 
@@ -1189,10 +1217,13 @@ class _ClosedPipe:
         return False
 
 
-def test_a_closed_pipe_is_quiet(hash_index, monkeypatch, capsys):
+def test_a_closed_pipe_is_quiet(hash_index, monkeypatch, capsys, hash_model):
     monkeypatch.setattr(sys, "stdout", _ClosedPipe())
     assert cli_main(["info", "--index", str(hash_index)]) == 141
     assert cli_main(["info", "--index", str(hash_index), "--json"]) == 141
+    question = ["ask", "Who keeps the harbour of Arden a0?", "--index", str(hash_index), "--reader", "none"]
+    assert cli_main([*question, "--json"]) == 141
+    assert cli_main(question) == 141
     assert "Traceback" not in capsys.readouterr().err
 
 

@@ -189,16 +189,17 @@ def ingest_articles(
             store.set_meta("generation", final.name)
             store.commit()
             t = time.perf_counter()
-            LexicalIndex.build(store.iter_chunk_texts()).save(tmp / LEXICAL_DIR)
-            report.timings["bm25"] = time.perf_counter() - t
-            counts = {k: store.count(k) for k in ("articles", "chunks", "sentences")}
-            store.close()
-            t = time.perf_counter()
             dense.optimise()  # exact search while small, IVF once large (see dense_index)
             report.timings["index"] = report.timings.get("index", 0.0) + time.perf_counter() - t
             t = time.perf_counter()
             dense.save(tmp / DENSE_FILE)
             report.timings["faiss_write"] = time.perf_counter() - t
+            dense = None  # written: its vectors need not share memory with the BM25 build
+            t = time.perf_counter()
+            LexicalIndex.build(store.iter_chunk_texts()).save(tmp / LEXICAL_DIR)
+            report.timings["bm25"] = time.perf_counter() - t
+            counts = {k: store.count(k) for k in ("articles", "chunks", "sentences")}
+            store.close()
             manifest = {
                 "model": {
                     "name": embedder.spec.name,

@@ -285,7 +285,7 @@ def _iter_files(paths: Iterable[str | os.PathLike], warnings: list[str]) -> Iter
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 warnings.append(f"{path}: skipped, a symbolic link loop")
-            elif path.is_symlink():
+            elif os.path.islink(path):  # (never raises: a folder without permission is no link)
                 warnings.append(f"{path}: skipped, a broken symbolic link")
             elif isinstance(exc, FileNotFoundError):
                 warnings.append(f"{path}: no such file or folder")
@@ -317,7 +317,7 @@ def _unique(path: Path, seen: set[tuple[int, int]], warnings: list[str]) -> Iter
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             warnings.append(f"{path}: skipped, a symbolic link loop")
-        elif isinstance(exc, FileNotFoundError) and path.is_symlink():
+        elif isinstance(exc, FileNotFoundError) and os.path.islink(path):
             warnings.append(f"{path}: skipped, a broken symbolic link")
         else:
             warnings.append(f"{path}: skipped, cannot read ({exc.strerror or exc})")
