@@ -907,18 +907,23 @@ def test_old_generations_are_closed_after_a_reload(hash_index):
     assistant switches and closes the old generation's connections in every thread."""
     from concurrent.futures import ThreadPoolExecutor
 
-    a = Assistant(Index.load(hash_index), HashEmbedder())
+    from assistant.settings import Settings
+
+    a = Assistant(Index.load(hash_index), HashEmbedder(), Settings.from_env(index_dir=hash_index, reader="none"))
     with ThreadPoolExecutor(4) as pool:
         for i in range(4):
             list(pool.map(lambda _: a.ask("Who keeps the harbour of Arden a0?"), range(8)))
             ingest_articles(hash_index, town_articles(f"r{i}x", 1), HashEmbedder())
         list(pool.map(lambda _: a.ask("Who keeps the harbour of Arden a0?"), range(8)))
-        deleted = [t for t in _open_files("store.sqlite") if "(deleted)" in t]
-        stale = [t for t in _open_files("store.sqlite") if a.index.generation not in t]
+        mine = [t for t in _open_files("store.sqlite") if str(hash_index) in t]
+        assert mine  # the worker threads' connections to the live generation
+        deleted = [t for t in mine if "(deleted)" in t]
+        stale = [t for t in mine if a.index.generation not in t]
         assert not deleted and not stale, (deleted, stale)
     gens = sorted(p.name for p in hash_index.iterdir() if p.name.startswith("gen-"))
     assert len(gens) <= 2, gens  # nothing held: released generations are collected
     a.close()
+    assert not [t for t in _open_files("store.sqlite") if str(hash_index) in t]
 
 
 # --- what cleanup may touch --------------------------------------------------------------------

@@ -103,9 +103,12 @@ def split_long_sentences(
     text: str, sentences: list[tuple[int, int]], max_tokens: int, piece_tokens: int | None = None
 ) -> list[tuple[int, int]]:
     """``sentences`` with every one longer than ``max_tokens`` word pieces (a chunk's budget) cut by
-    :func:`split_long` into pieces of at most ``piece_tokens`` (default half the budget), so that
-    each unit lies whole in a chunk and can be scored, quoted and cited on its own."""
-    piece_tokens = piece_tokens or max(max_tokens // 2, 1)
+    :func:`split_long` into pieces of at most ``piece_tokens`` (default two thirds of the budget),
+    so that each unit lies whole in a chunk and can be scored, quoted and cited on its own.
+
+    Clause-sized pieces share chunks (with the usual overlap); pieces cut at commas or spaces
+    near the limit fill a chunk each, so a huge run-on text is not indexed twice over."""
+    piece_tokens = piece_tokens or max(max_tokens * 2 // 3, 1)
     out: list[tuple[int, int]] = []
     for a, b in sentences:
         if b - a > max_tokens and estimate_tokens(text[a:b]) > max_tokens:

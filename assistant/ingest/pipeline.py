@@ -357,7 +357,8 @@ def _embed_and_store(
             offset += len(sents)
             ids = store.add_article(art, chunks, sents, svecs)
             t_index = time.perf_counter()
-            dense.add(np.asarray(ids), chunk_vectors(svecs, sents, chunks))
+            for k in range(0, len(chunks), 8192):  # a slice at a time: a huge article's vectors once
+                dense.add(np.asarray(ids[k : k + 8192]), chunk_vectors(svecs, sents, chunks[k : k + 8192]))
             index_time += time.perf_counter() - t_index
             report.chunks_added += len(chunks)
             report.sentences_embedded += len(sents)
