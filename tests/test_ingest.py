@@ -245,7 +245,16 @@ def test_a_50_mb_single_line_is_ingested_in_bounded_memory(tmp_path):
     assert out.returncode == 0, out.stderr
     units, peak_kb = map(int, out.stdout.split())
     print(f"50 MB single line: {units} units, peak RSS {peak_kb / 1024:.0f} MB")
-    assert units > 100_000 and peak_kb < 1.5 * 2**20
+    # The model is not part of this: the bundled one adds a constant ~0.8 GB (see README).
+    assert units > 50_000 and peak_kb < 1.0 * 2**20
+    from assistant.settings import Settings
+
+    from .hash_embedder import HashEmbedder
+
+    index = tmp_path / "index"
+    a = Assistant(Index.load(index), HashEmbedder(), Settings.from_env(index_dir=index, reader="none"))
+    ans = a.ask("Who keeps the harbour of Glenn 77?")
+    assert any("Glenn 77 is kept by Lars Berg" in c.quote for c in ans.citations)
 
 
 def test_bm25_built_from_term_numbers_scores_like_bm25s_from_tokens():
