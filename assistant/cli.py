@@ -1,6 +1,9 @@
 """Command line: ``assistant ingest|ask|remove|info`` (also ``python -m assistant``).
 
-Errors a user can fix print one line and exit with status 1 (2 for bad usage).
+Errors a user can fix print one line and exit with status 1 (2 for bad usage). Nothing a user
+can cause prints a traceback: a closed output pipe (``assistant info | head``) ends quietly with
+status 141, a missing optional package names what to install, and any other failure is one
+``error:`` line (``ASSISTANT_DEBUG=1`` shows the traceback).
 """
 
 from __future__ import annotations
@@ -171,6 +174,21 @@ def _load_plugins() -> None:
                 raise
 
 
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _quiet_stdout() -> None:
+    """After the reader of our output went away: send what is left (and Python's final flush)
+    to /dev/null, so no "Exception ignored … BrokenPipeError" follows."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # pragma: no cover - stdout without a descriptor
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _load_plugins()
     parser = build_parser()
@@ -179,13 +197,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.run(args) or 0)
+        code = int(args.run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows up here, not at exit
+        return code
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a command cut off by `| head`
     except AssistantError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted; the index is unchanged", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:
+        if os.environ.get("ASSISTANT_DEBUG"):
+            raise
+        name = (exc.name or "").split(".")[0] or "a package"
+        print(
+            f"error: `assistant {args.verb}` needs the Python package {name!r}, which is not installed: "
+            f"pip install {name} (./run.sh test installs everything)",
+            file=sys.stderr,
+        )
+        return 1
+    except OSError as exc:
+        if os.environ.get("ASSISTANT_DEBUG"):
+            raise
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"error: {_one_line(exc.strerror or exc)}{where}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the promise: one line, never a traceback
+        if os.environ.get("ASSISTANT_DEBUG"):
+            raise
+        print(
+            f"error: {exc.__class__.__name__}: {_one_line(exc)[:300]} (unexpected; ASSISTANT_DEBUG=1 shows details)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -77,7 +77,11 @@ class Assistant:
             reader=load_reader(self.settings.reader), reader_passages=self.settings.reader_passages
         )
         self._lock = threading.RLock()
+        self._use_lock = threading.Lock()  # guards the snapshot's user count
+        self._users: dict[int, int] = {}  # id(snapshot) → questions reading it now
+        self._retired: dict[int, tuple] = {}  # replaced snapshots, closed when their last user leaves
         self._failed_generation: str | None = None
+        self._state: tuple | None = None
         self._set_index(index)
 
     # --- construction ------------------------------------------------------------------
@@ -138,9 +142,43 @@ class Assistant:
 
     def _set_index(self, index: Index) -> None:
         # One tuple, swapped in one assignment: a concurrent ask never pairs an index with
-        # another generation's retriever.
-        self._state = (index, HybridRetriever(index, self.embedder, self.settings))
+        # another generation's retriever. The replaced snapshot is closed (its store's
+        # connections in every thread, its reader lock) as soon as no question reads it, so a
+        # long-running assistant never keeps a deleted generation's files open.
+        state = (index, HybridRetriever(index, self.embedder, self.settings))
+        with self._use_lock:
+            old, self._state = self._state, state
+            close_now = old is not None and not self._users.get(id(old))
+            if old is not None and not close_now:
+                self._retired[id(old)] = old
+        if close_now:
+            old[0].close()
         self.refresh_error: str | None = None
+
+    def _acquire(self) -> tuple:
+        """The current snapshot, counted as in use until :meth:`_release`."""
+        with self._use_lock:
+            state = self._state
+            self._users[id(state)] = self._users.get(id(state), 0) + 1
+            return state
+
+    def _release(self, state: tuple) -> None:
+        with self._use_lock:
+            n = self._users.get(id(state), 0) - 1
+            if n > 0:
+                self._users[id(state)] = n
+                return
+            self._users.pop(id(state), None)
+            retired = self._retired.pop(id(state), None)
+        if retired is not None:
+            retired[0].close()
+
+    def close(self) -> None:
+        """Let go of the loaded generation (an assistant is not used after this)."""
+        with self._use_lock:
+            state = self._state
+        if state is not None:
+            state[0].close()
 
     @property
     def index(self) -> Index:
@@ -196,7 +234,14 @@ class Assistant:
         t0 = time.perf_counter()
         text, notes = clean_question(question, self.settings.max_question_chars)
         self.refresh(wait=False)
-        index, retriever = self._state
+        state = self._acquire()
+        try:
+            return self._ask(text, notes, history, state, t0)
+        finally:
+            self._release(state)
+
+    def _ask(self, text: str, notes: list[str], history: object, state: tuple, t0: float) -> Answer:
+        index, retriever = state
         if self.refresh_error:
             notes.append(self.refresh_error)
         timings: dict[str, float] = {}
@@ -331,15 +376,27 @@ class Assistant:
 
     def article(self, article_id: str) -> Article | None:
         """The full article (with its text) by id, or None."""
-        return self.index.store.article(article_id)
+        state = self._acquire()
+        try:
+            return state[0].store.article(article_id)
+        finally:
+            self._release(state)
 
     def articles(self) -> list[Article]:
         """Every indexed article (without text), sorted by title."""
-        return self.index.store.articles()
+        state = self._acquire()
+        try:
+            return state[0].store.articles()
+        finally:
+            self._release(state)
 
     def info(self) -> dict:
         """What is indexed: counts, model, sizes on disk."""
-        return self.index.info()
+        state = self._acquire()
+        try:
+            return state[0].info()
+        finally:
+            self._release(state)
 
 
 #: How much lower the CPU priority of an ingest's own thread is than the answering threads'.

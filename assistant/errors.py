@@ -29,6 +29,10 @@ class IngestError(AssistantError):
     """Nothing could be ingested from the given paths."""
 
 
+class IndexWriteError(AssistantError):
+    """The index cannot be written (disk full, permissions, not an index folder); it is unchanged."""
+
+
 class IndexBusyError(AssistantError):
     """Another ingest holds the index lock."""
 

@@ -39,17 +39,29 @@ def test_ask_json_and_info(seeds_index):
 
 
 def test_user_mistakes_give_one_line_and_non_zero_exit(tmp_path, seeds_index):
+    plain = tmp_path / "notes.txt"
+    plain.write_text("my notes")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "holiday.jpg").write_bytes(b"\xff\xd8\xff")
+    doc = tmp_path / "doc.txt"
+    doc.write_text("Doc\n\nThe harbour of Arden is kept by Ana Lima.\n")
     cases = [
         ("ask", "   ", "--index", str(seeds_index)),
         ("ask", "Anything?", "--index", str(tmp_path / "nowhere")),
         ("ingest", str(tmp_path / "missing.txt"), "--index", str(tmp_path / "idx")),
         ("remove", "no-such-article", "--index", str(seeds_index)),
+        ("info", "--index", str(plain)),
+        ("ingest", str(doc), "--index", str(plain), "--quiet"),
+        ("ingest", str(doc), "--index", str(photos), "--quiet"),
     ]
     for args in cases:
         r = run(*args)
         assert r.returncode != 0, args
         assert "Traceback" not in r.stderr, args
-        assert r.stderr.strip(), args
+        if args[0] != "remove":  # (removing nothing warns and exits 1)
+            assert len([x for x in r.stderr.splitlines() if x.startswith("error:")]) == 1, (args, r.stderr)
+    assert plain.read_text() == "my notes" and sorted(p.name for p in photos.iterdir()) == ["holiday.jpg"]
 
 
 def test_default_ask_builds_the_index_from_seeds_on_first_use(tmp_path):

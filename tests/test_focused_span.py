@@ -45,5 +45,9 @@ def test_header_questions_on_a_markdown_article(bridge):
 
 
 def test_near_misses_on_the_article_abstain(bridge):
-    for q in ("Who is the president of Denmark?", "How many people live in Velmora?", "What is the capital of Velmora?"):
+    for q in (
+        "Who is the president of Denmark?",
+        "How many people live in Velmora?",
+        "What is the capital of Velmora?",
+    ):
         assert bridge.ask(q).abstained, q

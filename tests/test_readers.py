@@ -292,3 +292,65 @@ def test_docx_that_unpacks_too_large_is_refused_before_parsing(tmp_path, monkeyp
     assert report.articles == [] and "unpacks to" in report.warnings[0]
     monkeypatch.setattr(formats, "MAX_DOCX_UNPACKED", 250_000_000)
     assert len(read_paths([tmp_path / "big.docx"]).articles) == 1
+
+
+def test_utf16_and_utf32_with_a_bom_are_decoded(tmp_path):
+    text = "Harbour news\n\nThe harbour of Ærø reopened on Monday — 港 and Москва sent ships.\n"
+    for codec, bom in (
+        ("utf-16-le", b"\xff\xfe"),
+        ("utf-16-be", b"\xfe\xff"),
+        ("utf-32-le", b"\xff\xfe\x00\x00"),
+        ("utf-32-be", b"\x00\x00\xfe\xff"),
+    ):
+        (tmp_path / f"{codec}.txt").write_bytes(bom + text.replace("\n", "\r\n").encode(codec))
+    report = read_paths([tmp_path])
+    assert not report.warnings, report.warnings
+    assert sorted(a.id for a in report.articles) == ["utf-16-be", "utf-16-le", "utf-32-be", "utf-32-le"]
+    for a in report.articles:
+        assert a.title == "Harbour news"
+        assert a.text.strip() == "The harbour of Ærø reopened on Monday — 港 and Москва sent ships."
+
+
+def test_ids_come_from_the_path_below_the_ingested_folder(tmp_path):
+    docs = tmp_path / "docs"
+    for rel in ("2023/report.txt", "2024/report.txt", "東京.txt", "北京.txt", "Москва.txt", "Café Menu.txt", "a.txt"):
+        (docs / rel).parent.mkdir(parents=True, exist_ok=True)
+        (docs / rel).write_text(f"Title of {rel}\n\nThe body of {rel} says something distinct.\n")
+    report = read_paths([docs])
+    assert sorted(a.id for a in report.articles) == sorted(
+        ["2023/report", "2024/report", "東京", "北京", "москва", "cafe-menu", "a"]
+    )
+    assert not report.warnings
+    # A file named directly gets its name as before (what existing indexes hold).
+    assert [a.id for a in read_paths([docs / "2023" / "report.txt"]).articles] == ["report"]
+
+
+def test_two_files_with_the_same_id_in_one_run_are_both_kept_and_reported(tmp_path):
+    (tmp_path / "Report.txt").write_text("Report\n\nThe first report says the mill of Dunmore is red.\n")
+    (tmp_path / "report.md").write_text("# Report\n\nThe second report says the mill of Dunmore is blue.\n")
+    report = read_paths([tmp_path])
+    ids = sorted(a.id for a in report.articles)
+    assert len(ids) == 2 and ids[0] == "report" and ids[1].startswith("report-"), ids
+    (warning,) = [w for w in report.warnings if "already taken" in w]
+    assert "report.md" in warning and "Report.txt" in warning and ids[1] in warning
+    assert {"red", "blue"} == {w for a in report.articles for w in ("red", "blue") if w in a.text}
+
+
+def test_bad_jsonl_lines_are_skipped_and_the_rest_is_read(tmp_path):
+    good = json.dumps({"id": "good1", "title": "Fine", "text": "The harbour of Arden is kept by Ana Lima."})
+    lines = [
+        good,
+        '{"id": "big", "text": "x", "n": ' + "7" * 5000 + "}",  # int() refuses > 4300 digits: ValueError
+        "[" * 100_000,  # RecursionError in the JSON decoder
+        '{"id": "deep", "text": "y", "v": ' + "[" * 50_000 + "]" * 50_000 + "}",
+        "{broken",
+        json.dumps({"id": "good2", "title": "Also fine", "text": "The bridge of Elsby was built in 1887."}),
+    ]
+    (tmp_path / "a.jsonl").write_text("\n".join(lines))
+    (tmp_path / "b.txt").write_text("Other file\n\nThe lighthouse of Colm is kept by Rui Costa.\n")
+    report = read_paths([tmp_path / "a.jsonl", tmp_path / "b.txt"])
+    assert sorted(a.id for a in report.articles) == ["b", "good1", "good2"]
+    for lineno in (2, 3, 4, 5):
+        assert any(f"a.jsonl:{lineno}: skipped" in w for w in report.warnings), (lineno, report.warnings)
+    assert any("a.jsonl:2:" in w and "too long" in w for w in report.warnings)
+    assert any("a.jsonl:3:" in w and "nested too deeply" in w for w in report.warnings)

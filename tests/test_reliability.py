@@ -288,7 +288,7 @@ def test_symlinked_folder_loop_is_not_followed(tmp_path):
     os.symlink("..", folder / "sub" / "up")
     os.symlink(folder, folder / "self")
     report = read_paths([folder, folder / "self" / "sub" / "a.txt"])
-    assert [a.id for a in report.articles] == ["a"]  # once, although reachable three ways
+    assert [a.id for a in report.articles] == ["sub/a"]  # once, although reachable three ways
 
 
 def test_html_full_of_scripts_and_navigation_keeps_only_the_article(tmp_path):
@@ -813,3 +813,515 @@ def test_sigkill_during_ingest_never_loses_or_mixes_the_index(tmp_path):
     leftovers = [p.name for p in index.iterdir() if ".tmp-" in p.name]
     assert not leftovers
     print(f"{kills} kills in {rounds} rounds (ingest takes {duration:.2f}s); kills landed {phases}")
+
+
+# --- article identity across ingests -----------------------------------------------------------
+def test_same_file_name_in_two_ingests_keeps_both_and_says_so(tmp_path):
+    docs = tmp_path / "docs"
+    for year, colour in (("2023", "red"), ("2024", "blue")):
+        (docs / year).mkdir(parents=True)
+        (docs / year / "report.txt").write_text(f"Report {year}\n\nIn {year} the mill of Dunmore was {colour}.\n")
+    index = tmp_path / "index"
+    first = ingest_paths(index, [docs / "2023"], HashEmbedder())
+    assert first.added == ["report"]
+    second = ingest_paths(index, [docs / "2024"], HashEmbedder())
+    (new_id,) = second.added
+    assert not second.updated and new_id.startswith("report-")
+    assert any("'report' already belongs to" in w and "2023" in w and new_id in w for w in second.warnings)
+    idx = Index.load(index)
+    assert "red" in idx.store.article("report").text and "blue" in idx.store.article(new_id).text
+    check_consistent(idx)
+    idx.close()
+    # Re-ingesting the same path updates its own article, and only that one.
+    assert ingest_paths(index, [docs / "2024"], HashEmbedder()).unchanged == [new_id]
+    (docs / "2024" / "report.txt").write_text("Report 2024\n\nIn 2024 the mill of Dunmore was green.\n")
+    third = ingest_paths(index, [docs / "2024"], HashEmbedder())
+    assert third.updated == [new_id] and not third.added and not any("already belongs" in w for w in third.warnings)
+    # Ingesting the parent folder: each file is already in the index and keeps its id.
+    fourth = ingest_paths(index, [docs], HashEmbedder())
+    assert sorted(fourth.unchanged) == sorted(["report", new_id]) and not fourth.added
+    # A fresh index of the parent folder gets path ids that cannot collide.
+    fifth = ingest_paths(tmp_path / "index2", [docs], HashEmbedder())
+    assert sorted(fifth.added) == ["2023/report", "2024/report"] and not fifth.warnings
+
+
+def test_ids_already_in_an_index_stay_valid(tmp_path):
+    """An index from before path ids: its article for docs/sub/report.txt is 'report'. Ingesting
+    the folder again updates that article instead of adding 'sub/report' beside it."""
+    from assistant.ingest.readers import read_paths as read
+
+    docs = tmp_path / "docs"
+    (docs / "sub").mkdir(parents=True)
+    (docs / "sub" / "report.txt").write_text("Report\n\nThe mill of Dunmore is red.\n")
+    (old,) = read([docs]).articles
+    index = tmp_path / "index"
+    from dataclasses import replace
+
+    ingest_articles(index, [replace(old, id="report")], HashEmbedder())  # what the old reader stored
+    report = ingest_paths(index, [docs], HashEmbedder())
+    assert report.unchanged == ["report"] and not report.added
+    (docs / "sub" / "report.txt").write_text("Report\n\nThe mill of Dunmore is now blue.\n")
+    assert ingest_paths(index, [docs], HashEmbedder()).updated == ["report"]
+
+
+def test_non_latin_file_names_are_distinct_articles(tmp_path):
+    for name, fact in (("東京", "Tokyo"), ("北京", "Beijing"), ("Москва", "Moscow")):
+        (tmp_path / f"{name}.txt").write_text(f"{name}\n\nThe harbour of {fact} is kept by Ana Lima.\n")
+    report = ingest_paths(tmp_path / "index", [tmp_path], HashEmbedder())
+    assert sorted(report.added) == sorted(["東京", "北京", "москва"])
+    assert Index.load(tmp_path / "index").manifest["counts"]["articles"] == 3
+
+
+def test_a_bad_jsonl_line_does_not_stop_the_other_files(tmp_path):
+    (tmp_path / "a.jsonl").write_text(
+        json.dumps({"id": "j1", "title": "One", "text": "The ferry of Ivers leaves at noon."})
+        + "\n"
+        + '{"n": '
+        + "9" * 5000
+        + "}\n"
+        + "[" * 100_000
+        + "\n"
+    )
+    (tmp_path / "b.txt").write_text("Bridge\n\nThe bridge of Elsby was built in 1887.\n")
+    report = ingest_paths(tmp_path / "index", [tmp_path], HashEmbedder())
+    assert sorted(report.added) == ["b", "j1"]
+    assert any("a.jsonl:2:" in w for w in report.warnings) and any("a.jsonl:3:" in w for w in report.warnings)
+
+
+# --- generations are let go --------------------------------------------------------------------
+def _open_files(name: str) -> list[str]:
+    out = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if name in target:
+            out.append(target)
+    return out
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_old_generations_are_closed_after_a_reload(hash_index):
+    """Questions from several threads open one store connection each; after each publish the
+    assistant switches and closes the old generation's connections in every thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from assistant.settings import Settings
+
+    a = Assistant(Index.load(hash_index), HashEmbedder(), Settings.from_env(index_dir=hash_index, reader="none"))
+    with ThreadPoolExecutor(4) as pool:
+        for i in range(4):
+            list(pool.map(lambda _: a.ask("Who keeps the harbour of Arden a0?"), range(8)))
+            ingest_articles(hash_index, town_articles(f"r{i}x", 1), HashEmbedder())
+        list(pool.map(lambda _: a.ask("Who keeps the harbour of Arden a0?"), range(8)))
+        mine = [t for t in _open_files("store.sqlite") if str(hash_index) in t]
+        assert mine  # the worker threads' connections to the live generation
+        deleted = [t for t in mine if "(deleted)" in t]
+        stale = [t for t in mine if a.index.generation not in t]
+        assert not deleted and not stale, (deleted, stale)
+    gens = sorted(p.name for p in hash_index.iterdir() if p.name.startswith("gen-"))
+    assert len(gens) <= 2, gens  # nothing held: released generations are collected
+    a.close()
+    assert not [t for t in _open_files("store.sqlite") if str(hash_index) in t]
+
+
+# --- what cleanup may touch --------------------------------------------------------------------
+def test_cleanup_never_deletes_user_folders_that_look_like_generations(hash_index):
+    lookalikes = ["gen-000000", "gen-000000.tmp-1", "notes.tmp-2024", "gen-999999"]
+    for name in lookalikes:
+        (hash_index / name).mkdir(exist_ok=True)
+        (hash_index / name / "mine.txt").write_text("my own file")
+    for i in range(3):
+        ingest_articles(hash_index, town_articles(f"u{i}x", 1), HashEmbedder())
+    for name in lookalikes:
+        assert (hash_index / name / "mine.txt").read_text() == "my own file", name
+    check_consistent(Index.load(hash_index))
+
+
+def test_an_index_from_before_markers_is_still_cleaned(hash_index):
+    from assistant.storage.generations import GEN_MARKER, INDEX_MARKER
+
+    (hash_index / INDEX_MARKER).unlink()
+    for gen in hash_index.glob("gen-*"):
+        (gen / GEN_MARKER).unlink(missing_ok=True)
+    for i in range(3):
+        ingest_articles(hash_index, town_articles(f"m{i}x", 1), HashEmbedder())
+    gens = sorted(p.name for p in hash_index.iterdir() if p.name.startswith("gen-"))
+    assert len(gens) == 2, gens
+    assert (hash_index / INDEX_MARKER).is_file()
+
+
+def test_index_on_a_non_empty_folder_that_is_not_an_index_is_refused(tmp_path, capsys):
+    from assistant.errors import IndexWriteError
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "holiday.jpg").write_bytes(b"\xff\xd8\xff")
+    (folder / "gen-000001").mkdir()
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("A\n\nThe harbour of Arden is kept by Ana Lima.\n")
+    before = sorted(p.name for p in folder.iterdir())
+    with pytest.raises(IndexWriteError, match="not an index folder and is not empty"):
+        ingest_paths(folder, [docs], HashEmbedder())
+    assert sorted(p.name for p in folder.iterdir()) == before
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert ingest_paths(empty, [docs], HashEmbedder()).added == ["a"]
+
+
+# --- the bad-input catalogue: one line, non-zero exit, never a traceback -------------------------
+def _cli(args: list[str], capsys) -> tuple[int, str]:
+    code = cli_main(args)
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+def _one_line_error(code: int, err: str, *words: str) -> None:
+    assert code != 0, err
+    assert err.startswith("error:") and "\n" not in err and "Traceback" not in err, err
+    for w in words:
+        assert w in err, (w, err)
+
+
+@pytest.fixture
+def hash_model(monkeypatch):
+    """`assistant ingest` with the HashEmbedder (the index's model) instead of loading a model."""
+    from assistant.models.embedding import Embedder
+
+    monkeypatch.setattr(Embedder, "load", classmethod(lambda cls, *a, **k: HashEmbedder()))
+
+
+def _write_manifest(gen: Path, text: str | bytes) -> None:
+    path = gen / "manifest.json"
+    path.unlink()
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+
+
+def _manifest_without(key: str):
+    def damage(g: Path) -> None:
+        m = json.loads((g / "manifest.json").read_text())
+        del m[key]
+        _write_manifest(g, json.dumps(m))
+
+    return damage
+
+
+def _folder_instead(path: Path) -> None:
+    path.unlink()
+    path.mkdir()
+
+
+def _loop_instead(path: Path) -> None:
+    path.unlink()
+    os.symlink(path.name + ".b", path.with_name(path.name + ".a"))
+    os.symlink(path.name + ".a", path.with_name(path.name + ".b"))
+    os.symlink(path.name + ".a", path)
+
+
+MANIFEST_DAMAGE = {
+    "list": lambda g: _write_manifest(g, "[]"),
+    "null": lambda g: _write_manifest(g, "null"),
+    "no-files": _manifest_without("files"),
+    "no-counts": _manifest_without("counts"),
+    "no-model": _manifest_without("model"),
+    "bad-utf8": lambda g: _write_manifest(g, b'{"format_version": 1, "x": "\xff\xfe"}'),
+    "deep": lambda g: _write_manifest(g, '{"format_version": 1, "x": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+    "folder": lambda g: _folder_instead(g / "manifest.json"),
+    "symlink-loop": lambda g: _loop_instead(g / "manifest.json"),
+    "huge": lambda g: os.truncate(g / "manifest.json", 17 * 2**20),  # sparse; refused unread
+    "endless": lambda g: ((g / "manifest.json").unlink(), os.symlink("/dev/zero", g / "manifest.json")),
+}
+CURRENT_DAMAGE = {
+    "list": lambda d: (d / "CURRENT").write_text("[]"),
+    "null": lambda d: (d / "CURRENT").write_text("null"),
+    "bad-utf8": lambda d: (d / "CURRENT").write_bytes(b"gen-\xff\xfe\n"),
+    "folder": lambda d: _folder_instead(d / "CURRENT"),
+    "symlink-loop": lambda d: _loop_instead(d / "CURRENT"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MANIFEST_DAMAGE))
+def test_malformed_manifest_is_one_line_with_the_rebuild_hint(hash_index, kind, capsys, hash_model, tmp_path):
+    MANIFEST_DAMAGE[kind](_gen(hash_index))
+    with pytest.raises(IndexCorruptError, match="rebuild"):
+        Index.load(hash_index)
+    _one_line_error(*_cli(["info", "--index", str(hash_index)], capsys), "--rebuild")
+    (tmp_path / "n.txt").write_text("N\n\nThe harbour of Nore is kept by Ana Lima.\n")
+    _one_line_error(*_cli(["ingest", str(tmp_path / "n.txt"), "--index", str(hash_index), "--quiet"], capsys))
+
+
+@pytest.mark.parametrize("kind", sorted(CURRENT_DAMAGE))
+def test_malformed_current_is_one_line_and_deletes_nothing(hash_index, kind, capsys, hash_model, tmp_path):
+    gens = sorted(p.name for p in hash_index.glob("gen-*"))
+    CURRENT_DAMAGE[kind](hash_index)
+    with pytest.raises(IndexCorruptError, match="rebuild"):
+        Index.load(hash_index)
+    _one_line_error(*_cli(["info", "--index", str(hash_index)], capsys), "CURRENT", "--rebuild")
+    (tmp_path / "n.txt").write_text("N\n\nThe harbour of Nore is kept by Ana Lima.\n")
+    _one_line_error(*_cli(["ingest", str(tmp_path / "n.txt"), "--index", str(hash_index), "--quiet"], capsys))
+    assert sorted(p.name for p in hash_index.glob("gen-*")) == gens  # a writer removed nothing
+    if kind == "folder":
+        return  # a folder named CURRENT is not replaced: the hint's "delete the index" is the fix
+    # The hint works: a rebuild publishes a fresh index.
+    assert _cli(["ingest", str(tmp_path / "n.txt"), "--index", str(hash_index), "--rebuild", "--quiet"], capsys)[0] == 0
+    check_consistent(Index.load(hash_index))
+
+
+def _disk_full_copy(*a, **k):
+    import errno
+
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def _disk_full_faiss(*a, **k):
+    raise RuntimeError(
+        "Error in void faiss::FileIOWriter::operator()(...) at faiss/impl/io.cpp:102: Error: 'ret == n' failed: "
+        "write error in dense.faiss: 0 != 1 (No space left on device)"
+    )
+
+
+def _disk_full_sqlite(*a, **k):
+    import sqlite3
+
+    raise sqlite3.OperationalError("database or disk is full")
+
+
+@pytest.mark.parametrize(
+    "target, fake",
+    [
+        ("shutil.copy2", _disk_full_copy),
+        ("faiss.write_index", _disk_full_faiss),
+        ("assistant.storage.store.Store.commit", _disk_full_sqlite),
+        ("numpy.save", _disk_full_copy),
+    ],
+    ids=["oserror-28", "faiss-runtimeerror", "sqlite-full", "npy"],
+)
+def test_disk_full_is_one_line_and_the_index_stays_intact(
+    hash_index, tmp_path, capsys, hash_model, monkeypatch, target, fake
+):
+    (tmp_path / "n.txt").write_text("N\n\nThe harbour of Nore is kept by Ana Lima.\n")
+    before = snapshot(hash_index)
+    monkeypatch.setattr(target, fake)
+    code, err = _cli(["ingest", str(tmp_path / "n.txt"), "--index", str(hash_index), "--quiet"], capsys)
+    _one_line_error(code, err, "no space left", "unchanged")
+    monkeypatch.undo()
+    assert snapshot(hash_index) == before
+    assert not [p for p in hash_index.iterdir() if ".tmp-" in p.name]
+    check_consistent(Index.load(hash_index))
+
+
+def test_index_naming_a_plain_file_is_one_line(tmp_path, capsys, hash_model):
+    plain = tmp_path / "notes.txt"
+    plain.write_text("my notes")
+    _one_line_error(*_cli(["info", "--index", str(plain)], capsys), "is a file")
+    (tmp_path / "n.txt").write_text("N\n\nThe harbour of Nore is kept by Ana Lima.\n")
+    _one_line_error(*_cli(["ingest", str(tmp_path / "n.txt"), "--index", str(plain), "--quiet"], capsys), "is a file")
+    assert plain.read_text() == "my notes"
+
+
+def test_an_index_folder_you_cannot_write_is_one_line(hash_index, tmp_path, capsys, hash_model, monkeypatch):
+    """As root chmod does not stop writes, so the refusal is simulated at the writer lock."""
+    import errno
+
+    from filelock import FileLock
+
+    def refuse(self, *a, **k):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), self.lock_file)
+
+    (tmp_path / "n.txt").write_text("N\n\nThe harbour of Nore is kept by Ana Lima.\n")
+    before = snapshot(hash_index)
+    monkeypatch.setattr(FileLock, "acquire", refuse)
+    code, err = _cli(["ingest", str(tmp_path / "n.txt"), "--index", str(hash_index), "--quiet"], capsys)
+    _one_line_error(code, err, "cannot write", "permissions")
+    monkeypatch.undo()
+    assert snapshot(hash_index) == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores permissions")
+def test_an_index_folder_you_cannot_write_is_one_line_for_real(hash_index, tmp_path, capsys, hash_model):
+    (tmp_path / "n.txt").write_text("N\n\nThe harbour of Nore is kept by Ana Lima.\n")
+    (hash_index / ".lock").unlink(missing_ok=True)
+    hash_index.chmod(0o500)
+    try:
+        _one_line_error(*_cli(["ingest", str(tmp_path / "n.txt"), "--index", str(hash_index), "--quiet"], capsys))
+    finally:
+        hash_index.chmod(0o700)
+
+
+def test_an_unreadable_subfolder_is_skipped_with_a_warning(tmp_path, monkeypatch):
+    import errno
+
+    folder = tmp_path / "docs"
+    (folder / "locked").mkdir(parents=True)
+    (folder / "locked" / "inside.txt").write_text("Inside\n\nHidden text about Colm.\n")
+    (folder / "ok.txt").write_text("Ok\n\nThe bridge of Elsby was built in 1887.\n")
+    if os.geteuid() == 0:  # root reads anything: simulate the refusal of that one folder
+        real = os.scandir
+
+        def scandir(path="."):
+            if Path(path).name == "locked":
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+            return real(path)
+
+        monkeypatch.setattr(os, "scandir", scandir)
+    else:
+        (folder / "locked").chmod(0)
+    try:
+        report = read_paths([folder])
+    finally:
+        (folder / "locked").chmod(0o700)
+    assert [a.id for a in report.articles] == ["ok"]
+    assert any("locked" in w and "cannot read the folder" in w for w in report.warnings), report.warnings
+
+
+def test_a_file_in_an_unreadable_folder_is_skipped_with_a_warning(tmp_path, monkeypatch):
+    import errno
+
+    (tmp_path / "locked").mkdir()
+    inside = tmp_path / "locked" / "inside.txt"
+    inside.write_text("Inside\n\nHidden text about Colm.\n")
+    (tmp_path / "ok.txt").write_text("Ok\n\nThe bridge of Elsby was built in 1887.\n")
+    if os.geteuid() == 0:  # root passes any folder: simulate the refusal (no search permission)
+        real = os.stat
+
+        def refusing_stat(path, *a, **k):
+            if "locked" in str(path):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+            return real(path, *a, **k)
+
+        monkeypatch.setattr(os, "stat", refusing_stat)
+    else:
+        (tmp_path / "locked").chmod(0)
+    try:
+        report = read_paths([inside, tmp_path / "ok.txt"])
+    finally:
+        monkeypatch.undo()
+        (tmp_path / "locked").chmod(0o700)
+    assert [a.id for a in report.articles] == ["ok"]
+    assert any("inside.txt" in w and "Permission denied" in w for w in report.warnings), report.warnings
+
+
+class _ClosedPipe:
+    """A stdout whose reader has gone away (`| head` after its lines)."""
+
+    def __init__(self) -> None:
+        self.written = 0
+
+    def write(self, s: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def fileno(self) -> int:
+        raise OSError("no descriptor")
+
+    def isatty(self) -> bool:
+        return False
+
+
+def test_a_closed_pipe_is_quiet(hash_index, monkeypatch, capsys, hash_model):
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert cli_main(["info", "--index", str(hash_index)]) == 141
+    assert cli_main(["info", "--index", str(hash_index), "--json"]) == 141
+    question = ["ask", "Who keeps the harbour of Arden a0?", "--index", str(hash_index), "--reader", "none"]
+    assert cli_main([*question, "--json"]) == 141
+    assert cli_main(question) == 141
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_info_into_head_has_no_traceback(tmp_path):
+    index = tmp_path / "index"
+    ingest_articles(index, town_articles("p", 1500, sentences=1), HashEmbedder())
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cmd = f"{sys.executable} -m assistant info --json --index {index} | head -c 100 >/dev/null; echo ${{PIPESTATUS[0]}}"
+    out = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, env=env, timeout=120)
+    assert "Traceback" not in out.stderr and "Exception ignored" not in out.stderr, out.stderr
+    assert out.stdout.strip() in {"0", "141"}
+
+
+def test_eval_without_matplotlib_writes_the_report_with_a_note(tmp_path, monkeypatch):
+    from assistant.evaluation import seeds_eval
+
+    metrics = {"hit@k": {"1": 1.0}, "reliability": [], "ece": 0.0}
+    monkeypatch.setattr(seeds_eval, "evaluate", lambda assistant, items: {"metrics": metrics})
+    monkeypatch.setattr(seeds_eval, "load_set", lambda path: [])
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib → ModuleNotFoundError
+
+    class Fake:
+        embedder = HashEmbedder()
+
+    report, failures = seeds_eval.run_gate(Fake(), out_dir=tmp_path)
+    assert "matplotlib" in report["note"]
+    assert json.loads((tmp_path / "seeds.json").read_text())["note"] == report["note"]
+    assert not (tmp_path / "seeds.png").exists()
+
+
+# --- bounded, validated index reads ------------------------------------------------------------
+def _rehash(gen: Path, rel: str) -> None:
+    """Update the manifest's size and sha256 of one file (what an attacker can do too)."""
+    manifest = json.loads((gen / "manifest.json").read_text())
+    p = gen / rel
+    manifest["files"][rel] = {"size": p.stat().st_size, "sha256": _sha(p)}
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _set_params(gen: Path, **changes) -> None:
+    p = gen / "lexical" / "params.index.json"
+    params = json.loads(p.read_text())
+    params.update(changes)
+    p.write_text(json.dumps(params))
+    _rehash(gen, "lexical/params.index.json")
+
+
+def _set_ids(gen: Path, array: np.ndarray) -> None:
+    np.save(gen / "lexical" / "ids.npy", array, allow_pickle=False)
+    _rehash(gen, "lexical/ids.npy")
+
+
+def _set_manifest(gen: Path, **changes) -> None:
+    manifest = json.loads((gen / "manifest.json").read_text())
+    for key, value in changes.items():
+        target = manifest
+        *path, last = key.split("__")
+        for k in path:
+            target = target[k]
+        target[last] = value
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda g: _set_params(g, num_docs=10**12),
+        lambda g: _set_params(g, num_docs=-1),
+        lambda g: _set_ids(g, np.arange(24, dtype=np.int64).reshape(2, -1)),
+        lambda g: _set_ids(g, np.arange(12, dtype=np.float64)),
+        lambda g: _set_ids(g, np.arange(5, dtype=np.int64)),
+        lambda g: _set_manifest(g, counts__chunks=10**9),
+        lambda g: _set_manifest(g, model__dim=7),
+        lambda g: _set_manifest(g, files={"store.sqlite": {"size": 1, "sha256": "0" * 64}}),
+        lambda g: (
+            (g / "lexical" / "ids.npy").unlink(),
+            os.symlink("/dev/zero", g / "lexical" / "ids.npy"),
+        ),
+    ],
+    ids=[
+        "num-docs-huge",
+        "num-docs-negative",
+        "ids-2d",
+        "ids-float",
+        "ids-short",
+        "counts",
+        "dim",
+        "files",
+        "dev-zero",
+    ],
+)
+def test_values_read_from_index_files_are_validated(hash_index, damage, capsys):
+    damage(_gen(hash_index))
+    with pytest.raises(IndexCorruptError, match="rebuild"):
+        Index.load(hash_index, verify=False)  # even without checksums
+    _one_line_error(*_cli(["info", "--index", str(hash_index)], capsys), "--rebuild")

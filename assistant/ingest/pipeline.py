@@ -10,16 +10,18 @@ Example::
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import IndexMismatchError, IngestError
+from ..errors import AssistantError, IndexMismatchError, IndexWriteError, IngestError
 from ..models.embedding import Embedder
 from ..records import Article
 from ..settings import Settings
@@ -28,8 +30,8 @@ from ..storage.generations import IndexDir, rebuild_hint
 from ..storage.index import DENSE_FILE, LEXICAL_DIR, STORE_FILE
 from ..storage.lexical import LexicalIndex
 from ..storage.store import Store
-from .chunking import chunk_sentences
-from .readers import read_paths
+from .chunking import chunk_sentences, split_long_sentences
+from .readers import origin_hash, read_paths
 from .segment import split_sentences
 
 SEGMENTER = "blingfire-paragraphs-v1"
@@ -125,7 +127,9 @@ def check_compatible(manifest: dict, embedder: Embedder, settings: Settings, ind
 
 
 def _prepare(article: Article, settings: Settings) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    sentences = split_sentences(article.text)
+    # A sentence longer than a chunk is cut at clause boundaries into units that fit: every
+    # character of the article lies in some sentence that a chunk holds whole, so it can be cited.
+    sentences = split_long_sentences(article.text, split_sentences(article.text), settings.chunk_tokens)
     chunks = chunk_sentences(article.text, sentences, settings.chunk_tokens, settings.chunk_overlap_sentences)
     return sentences, chunks
 
@@ -162,8 +166,16 @@ def ingest_articles(
     warnings: list[str] | None = None,
     lock_wait: float | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    origins: dict[str, str] | None = None,
+    legacy_ids: dict[str, str] | None = None,
 ) -> IngestReport:
-    """Add or update ``articles`` and delete the ids in ``remove``, as one atomic publish."""
+    """Add or update ``articles`` and delete the ids in ``remove``, as one atomic publish.
+
+    ``origins`` (article id → resolved file path, from :func:`read_paths`) lets an id made from a
+    file's path tell files apart across ingests: re-ingesting the same file updates its article,
+    while a different file whose path gives an id already held by another file is added beside
+    it under the id with a short hash of its path (with a warning), never replacing it.
+    ``legacy_ids`` maps an id to the one an earlier version gave the same file, which is kept."""
     settings = settings or Settings.from_env()
     folder = IndexDir(Path(index_dir))
     report = IngestReport(warnings=list(warnings or []))
@@ -178,6 +190,9 @@ def ingest_articles(
         if old_gen:
             check_compatible(manifest_old, embedder, settings, folder.path)
         known: dict[str, str] = dict(manifest_old.get("articles", {}))
+        known_origins: dict[str, str] = {k: v for k, v in manifest_old.get("origins", {}).items() if k in known}
+        if origins:
+            articles = _assign_ids(articles, origins, legacy_ids or {}, known, known_origins, old_gen, report)
         todo: list[Article] = []
         for art in articles:
             if known.get(art.id) == art.content_hash:
@@ -189,6 +204,8 @@ def ingest_articles(
         if missing:
             report.warnings.append(f"not in the index, nothing to remove: {', '.join(missing)}")
         report.removed = [r for r in remove if r in known]
+        for r in report.removed:
+            known_origins.pop(r, None)
         if not report.changed:
             report.generation = old_gen.name if old_gen else ""
             return report
@@ -200,7 +217,10 @@ def ingest_articles(
                 f"{rebuild_hint(folder.path)}"
             )
 
-        tmp, final = folder.new_generation()
+        try:
+            tmp, final = folder.new_generation()
+        except OSError as exc:
+            raise write_error(exc, folder.path) from exc
         try:
             if old_gen:
                 shutil.copy2(old_gen / STORE_FILE, tmp / STORE_FILE)
@@ -218,16 +238,17 @@ def ingest_articles(
             store.set_meta("generation", final.name)
             store.commit()
             t = time.perf_counter()
-            LexicalIndex.build(store.iter_chunk_texts()).save(tmp / LEXICAL_DIR)
-            report.timings["bm25"] = time.perf_counter() - t
-            counts = {k: store.count(k) for k in ("articles", "chunks", "sentences")}
-            store.close()
-            t = time.perf_counter()
             dense.optimise()  # exact search while small, IVF once large (see dense_index)
             report.timings["index"] = report.timings.get("index", 0.0) + time.perf_counter() - t
             t = time.perf_counter()
             dense.save(tmp / DENSE_FILE)
             report.timings["faiss_write"] = time.perf_counter() - t
+            dense = None  # written: its vectors need not share memory with the BM25 build
+            t = time.perf_counter()
+            LexicalIndex.build(store.iter_chunk_texts()).save(tmp / LEXICAL_DIR)
+            report.timings["bm25"] = time.perf_counter() - t
+            counts = {k: store.count(k) for k in ("articles", "chunks", "sentences")}
+            store.close()
             manifest = {
                 "model": {
                     "name": embedder.spec.name,
@@ -238,13 +259,16 @@ def ingest_articles(
                 "chunking": chunking_settings(settings),
                 "counts": counts,
                 "articles": known,
+                "origins": {k: v for k, v in known_origins.items() if k in known},
             }
             t = time.perf_counter()
             folder.publish(tmp, final, manifest)
             report.timings["publish"] = time.perf_counter() - t
             report.generation = final.name
-        except BaseException:
+        except BaseException as exc:
             shutil.rmtree(tmp, ignore_errors=True)
+            if not isinstance(exc, AssistantError) and (err := write_error(exc, folder.path)) is not None:
+                raise err from exc
             raise
     finally:
         lock.release()
@@ -258,6 +282,100 @@ def _use_worker(todo: list[Article], settings: Settings) -> bool:
     # A rough count: every chunk holds at most chunk_tokens word pieces, about 0.75 words each.
     words = sum(len(a.text.split()) for a in todo)
     return words >= WORKER_MIN_CHUNKS * settings.chunk_tokens * 0.75
+
+
+def write_error(exc: BaseException, index_dir: Path) -> IndexWriteError | None:
+    """The one-line error for a failure to write the index (disk full, permissions), or None
+    when ``exc`` is not one. The old generation is untouched: nothing is published."""
+    msg = " ".join(str(exc).split())
+    unchanged = "the index is unchanged"
+    full = (
+        (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)))
+        or (isinstance(exc, sqlite3.Error) and "full" in msg)
+        or (isinstance(exc, RuntimeError) and "No space left" in msg)
+    )
+    if full:
+        return IndexWriteError(
+            f"no space left on the disk while writing the index at {index_dir}: free some space and run "
+            f"the ingest again ({unchanged})"
+        )
+    if isinstance(exc, PermissionError):
+        return IndexWriteError(
+            f"cannot write the index at {index_dir} (permission denied on {exc.filename or index_dir}): "
+            f"fix its permissions or choose another --index ({unchanged})"
+        )
+    if isinstance(exc, OSError):
+        return IndexWriteError(
+            f"cannot write the index at {index_dir} ({exc.strerror or msg}{f': {exc.filename}' if exc.filename else ''});"
+            f" {unchanged}"
+        )
+    if isinstance(exc, sqlite3.Error) or (isinstance(exc, RuntimeError) and "write error" in msg):
+        return IndexWriteError(f"cannot write the index at {index_dir} ({msg[:200]}); {unchanged}")
+    return None
+
+
+def _assign_ids(
+    articles: list[Article],
+    origins: dict[str, str],
+    legacy_ids: dict[str, str],
+    known: dict[str, str],
+    known_origins: dict[str, str],
+    old_gen: Path | None,
+    report: IngestReport,
+) -> list[Article]:
+    """Final ids of articles read from files, so that no file silently replaces another one's
+    article (see :func:`ingest_articles`); records each one's origin in ``known_origins``."""
+    old_sources: dict[str, str] = {}
+    asked = {a.id for a in articles if a.id in origins and a.id in known and a.id not in known_origins}
+    asked |= {legacy_ids[a.id] for a in articles if a.id in legacy_ids and legacy_ids[a.id] in known}
+    if old_gen is not None and asked:
+        store = Store(old_gen / STORE_FILE, readonly=True)
+        try:
+            old_sources = {k: v[3] for k, v in store.article_meta(sorted(asked)).items()}
+        finally:
+            store.close()
+
+    def same_file(aid: str, origin: str) -> bool:
+        if aid in known_origins:
+            return known_origins[aid] == origin
+        old = old_sources.get(aid, "")  # an index from before origins were recorded
+        return not (old and os.path.exists(old) and os.path.realpath(old) != origin)
+
+    taken = {a.id for a in articles if a.id not in origins}
+    by_origin = {o: aid for aid, o in known_origins.items()}
+    out = []
+    for art in articles:
+        origin = origins.get(art.id)
+        if origin is None:
+            out.append(art)
+            continue
+        aid = art.id
+        legacy = legacy_ids.get(aid)
+        if by_origin.get(origin, aid) != aid and by_origin[origin] not in taken:
+            aid = by_origin[origin]  # the file is in the index already: it keeps its id
+        elif aid not in known and legacy in known and legacy not in taken and same_file(legacy, origin):
+            aid = legacy  # the id an earlier version gave this file: update it in place
+        elif (aid in known and not same_file(aid, origin)) or aid in taken:
+            new = f"{aid}-{origin_hash(origin)}"
+            if known_origins.get(new) != origin:  # said once, when the file is first stored so
+                holder = known_origins.get(aid) or old_sources.get(aid) or "another article"
+                report.warnings.append(f"{art.source}: id {aid!r} already belongs to {holder}; stored as {new!r}")
+            aid = new
+        taken.add(aid)
+        known_origins[aid] = origin
+        out.append(art if aid == art.id else replace(art, id=aid))
+    return out
+
+
+def _encode(embedder: Embedder, texts: list[str], batch_size: int, slice_size: int = 4096) -> np.ndarray:
+    """Sentence vectors, encoded a slice at a time into one array: a huge article's vectors are
+    held once, not also as the encoder's list of batch outputs."""
+    if len(texts) <= slice_size:
+        return embedder.encode(texts, batch_size=batch_size)
+    out = np.empty((len(texts), embedder.dim), dtype=np.float32)
+    for i in range(0, len(texts), slice_size):
+        out[i : i + slice_size] = embedder.encode(texts[i : i + slice_size], batch_size=batch_size)
+    return out
 
 
 def _embed_and_store(
@@ -296,7 +414,7 @@ def _embed_and_store(
                 vectors = [(sv, chunk_vectors(sv, s, c)) for (sv, _), (s, c) in zip(vectors, prepared)]
         else:
             texts = [art.text[a:b] for art, (sents, _) in zip(group, prepared) for a, b in sents]
-            vecs = embedder.encode(texts, batch_size=settings.batch_size)
+            vecs = _encode(embedder, texts, settings.batch_size)
             vectors, offset = [], 0
             for sents, chunks in prepared:
                 svecs = vecs[offset : offset + len(sents)]
@@ -308,7 +426,8 @@ def _embed_and_store(
         for art, (sents, chunks), (svecs, cvecs) in zip(group, prepared, vectors):
             ids = store.add_article(art, chunks, sents, svecs)
             t_index = time.perf_counter()
-            dense.add(np.asarray(ids), cvecs)
+            for k in range(0, len(chunks), 8192):  # a slice at a time: a huge article's vectors once
+                dense.add(np.asarray(ids[k : k + 8192]), cvecs[k : k + 8192])
             index_time += time.perf_counter() - t_index
             report.chunks_added += len(chunks)
             report.sentences_embedded += len(sents)
@@ -332,4 +451,13 @@ def ingest_paths(
     if not read.articles:
         detail = "; ".join(read.warnings[:5]) or "no files"
         raise IngestError(f"no articles could be read ({detail}). Supported: .txt .md .html .jsonl")
-    return ingest_articles(index_dir, read.articles, embedder, settings, warnings=read.warnings, **kwargs)
+    return ingest_articles(
+        index_dir,
+        read.articles,
+        embedder,
+        settings,
+        warnings=read.warnings,
+        origins=read.origins,
+        legacy_ids=read.legacy_ids,
+        **kwargs,
+    )

@@ -17,7 +17,7 @@ import re
 import stat
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..records import Article
@@ -45,6 +45,11 @@ class ReadReport:
 
     articles: list[Article] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: article id → the resolved path of the file it was read from, for ids made from a file's
+    #: path (not for ids a .jsonl or front matter gives): how ingest tells two files apart.
+    origins: dict[str, str] = field(default_factory=dict)
+    #: article id → the id earlier versions gave the same file (its bare file name), where different.
+    legacy_ids: dict[str, str] = field(default_factory=dict)
 
 
 def content_hash(title: str, text: str, author: str = "", date: str = "") -> str:
@@ -57,10 +62,34 @@ def content_hash(title: str, text: str, author: str = "", date: str = "") -> str
 
 
 def slugify(value: str) -> str:
-    """A stable, file-name-safe id from a name."""
+    """A stable, file-name-safe id from a name: ``Harbour Report`` → ``harbour-report``.
+
+    Names written in Latin letters keep the ASCII form earlier versions gave them (accents
+    dropped: ``Café`` → ``cafe``), so ids already in an index stay valid; names with letters of
+    other scripts keep them (``東京`` → ``東京``, ``Москва`` → ``москва``) instead of all becoming
+    ``article``."""
+    if any(_non_latin_letter(c) for c in value):
+        value = unicodedata.normalize("NFKC", value)
+        value = "".join(c if unicodedata.category(c)[0] in "LNM" else "-" for c in value)
+        value = re.sub(r"-{2,}", "-", value).strip("-").lower()
+        return value[:120] or "article"
     value = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
     value = re.sub(r"[^a-zA-Z0-9]+", "-", value).strip("-").lower()
     return value[:120] or "article"
+
+
+def _non_latin_letter(c: str) -> bool:
+    return not c.isascii() and unicodedata.category(c)[0] in "LN" and not unicodedata.name(c, "").startswith("LATIN")
+
+
+def path_id(rel: str | os.PathLike) -> str:
+    """The article id of a file at ``rel``, its path relative to the folder that was ingested
+    (just its name for a file named directly): folders and the name without its suffix,
+    each slugified, joined by ``/``: ``2023/Report.txt`` → ``2023/report``."""
+    parts = Path(rel).parts
+    if not parts:
+        return "article"
+    return "/".join([slugify(p) for p in parts[:-1]] + [slugify(Path(parts[-1]).stem)])
 
 
 def _scalar(value: object) -> str:
@@ -96,6 +125,13 @@ _MAGIC = {
     b"\xd0\xcf\x11\xe0": "an old Office document",
     b"SQLite format 3\x00": "a database",
 }
+# Checked in this order: a UTF-32-LE mark starts with the UTF-16-LE one.
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
@@ -123,7 +159,17 @@ def clean_text(text: str, name: str, warnings: list[str]) -> str:
 
 
 def decode_bytes(data: bytes, name: str, warnings: list[str]) -> str | None:
-    """Decode text, warning when it is not UTF-8; None (with a warning) for binary data."""
+    """Decode text, warning when it is not UTF-8; None (with a warning) for binary data.
+
+    UTF-16 and UTF-32 text is recognised by its byte-order mark (it holds NUL bytes, which
+    would otherwise look binary)."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            text = data[len(bom) :].decode(codec, errors="replace")
+            if "\ufffd" in text:
+                warnings.append(f"{name}: invalid {codec.upper()} sequences replaced with \ufffd")
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+            return clean_text(text, name, warnings)
     kind = binary_kind(data)
     if kind:
         warnings.append(f"{name}: skipped, looks like {kind}, not text")
@@ -226,8 +272,13 @@ def parse_html(raw: str) -> dict:
     return json.loads(extracted)
 
 
-def _iter_files(paths: Iterable[str | os.PathLike], warnings: list[str]) -> Iterator[Path]:
+def _iter_files(paths: Iterable[str | os.PathLike], warnings: list[str]) -> Iterator[tuple[Path, Path]]:
+    """(file, its path relative to the folder named in ``paths``, or its name) of each supported file."""
     seen: set[tuple[int, int]] = set()
+
+    def unreadable_folder(exc: OSError) -> None:
+        warnings.append(f"{exc.filename}: skipped, cannot read the folder ({exc.strerror or exc})")
+
     for p in paths:
         path = Path(p)
         try:
@@ -235,7 +286,7 @@ def _iter_files(paths: Iterable[str | os.PathLike], warnings: list[str]) -> Iter
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 warnings.append(f"{path}: skipped, a symbolic link loop")
-            elif path.is_symlink():
+            elif os.path.islink(path):  # (never raises: a folder without permission is no link)
                 warnings.append(f"{path}: skipped, a broken symbolic link")
             elif isinstance(exc, FileNotFoundError):
                 warnings.append(f"{path}: no such file or folder")
@@ -243,13 +294,13 @@ def _iter_files(paths: Iterable[str | os.PathLike], warnings: list[str]) -> Iter
                 warnings.append(f"{path}: skipped, cannot read ({exc.strerror or exc})")
             continue
         if path.is_dir():
-            for root, dirs, files in os.walk(path, followlinks=False):
+            for root, dirs, files in os.walk(path, onerror=unreadable_folder, followlinks=False):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for f in sorted(files):
                     if not f.startswith("."):
                         fp = Path(root) / f
                         if fp.suffix.lower() in SUPPORTED_SUFFIXES:
-                            yield from _unique(fp, seen, warnings)
+                            yield from ((q, q.relative_to(path)) for q in _unique(fp, seen, warnings))
                         else:
                             warnings.append(
                                 f"{fp}: skipped, not a supported type ({', '.join(sorted(SUPPORTED_SUFFIXES))})"
@@ -258,7 +309,7 @@ def _iter_files(paths: Iterable[str | os.PathLike], warnings: list[str]) -> Iter
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
                 warnings.append(f"{path}: skipped, not a supported type ({', '.join(sorted(SUPPORTED_SUFFIXES))})")
                 continue
-            yield from _unique(path, seen, warnings)
+            yield from ((q, Path(q.name)) for q in _unique(path, seen, warnings))
 
 
 def _unique(path: Path, seen: set[tuple[int, int]], warnings: list[str]) -> Iterator[Path]:
@@ -267,7 +318,7 @@ def _unique(path: Path, seen: set[tuple[int, int]], warnings: list[str]) -> Iter
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             warnings.append(f"{path}: skipped, a symbolic link loop")
-        elif isinstance(exc, FileNotFoundError) and path.is_symlink():
+        elif isinstance(exc, FileNotFoundError) and os.path.islink(path):
             warnings.append(f"{path}: skipped, a broken symbolic link")
         else:
             warnings.append(f"{path}: skipped, cannot read ({exc.strerror or exc})")
@@ -304,8 +355,9 @@ def _read_regular_file(path: Path, name: str, warnings: list[str]) -> bytes | No
     return data
 
 
-def read_file(path: Path, warnings: list[str]) -> list[Article]:
-    """Articles in one file (one for a document, many for a .jsonl corpus)."""
+def read_file(path: Path, warnings: list[str], rel: Path | None = None) -> list[Article]:
+    """Articles in one file (one for a document, many for a .jsonl corpus); a document's id is
+    :func:`path_id` of ``rel`` (its path relative to the ingested folder; default its name)."""
     name = str(path)
     try:
         data = _read_regular_file(path, name, warnings)
@@ -323,10 +375,12 @@ def read_file(path: Path, warnings: list[str]) -> list[Article]:
     raw = decode_bytes(data, name, warnings)
     if raw is None:
         return []
-    return parse_document(raw, suffix, name, path.stem, warnings)
+    return parse_document(raw, suffix, name, path.stem, warnings, id_hint=path_id(rel or path.name))
 
 
-def parse_document(raw: str, suffix: str, source: str, stem: str, warnings: list[str]) -> list[Article]:
+def parse_document(
+    raw: str, suffix: str, source: str, stem: str, warnings: list[str], id_hint: str | None = None
+) -> list[Article]:
     """One article from a decoded .txt/.md/.html document."""
     author = date = ""
     meta: dict = {}
@@ -354,7 +408,7 @@ def parse_document(raw: str, suffix: str, source: str, stem: str, warnings: list
     if not body.strip():
         warnings.append(f"{source}: skipped, no article text found")
         return []
-    id_ = _scalar(meta.get("id")) or slugify(stem)
+    id_ = _scalar(meta.get("id")) or id_hint or slugify(stem)
     src = _scalar(meta.get("url")) or _scalar(meta.get("source")) or source
     return [_make_article(id_, title or stem.replace("-", " ").replace("_", " "), body, src, author, date)]
 
@@ -373,6 +427,13 @@ def read_jsonl_bytes(data: bytes, name: str, warnings: list[str]) -> list[Articl
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             warnings.append(f"{name}:{lineno}: skipped, not valid JSON ({exc.msg})")
+            continue
+        except RecursionError:
+            warnings.append(f"{name}:{lineno}: skipped, not valid JSON (nested too deeply)")
+            continue
+        except ValueError as exc:  # e.g. a number of more than 4,300 digits
+            reason = "a number too long" if "digits" in str(exc) else str(exc)[:80]
+            warnings.append(f"{name}:{lineno}: skipped, not valid JSON ({reason})")
             continue
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str) or not obj["text"].strip():
             warnings.append(f'{name}:{lineno}: skipped, needs an object with a non-empty "text"')
@@ -400,15 +461,40 @@ def read_jsonl_bytes(data: bytes, name: str, warnings: list[str]) -> list[Articl
 
 
 def read_paths(paths: Iterable[str | os.PathLike]) -> ReadReport:
-    """Read every supported file under ``paths``. Duplicate ids keep the last and warn."""
+    """Read every supported file under ``paths``.
+
+    A document's id comes from its path relative to the folder that was named (see
+    :func:`path_id`). Two files whose paths give the same id (``Report.txt`` and ``report.md``)
+    are both kept: the later one gets the id with a short hash of its path added, and a
+    warning says so. Ids given inside files (.jsonl, front matter) that repeat keep the last
+    one, with a warning."""
     report = ReadReport()
     by_id: dict[str, Article] = {}
-    for path in _iter_files(paths, report.warnings):
-        for article in read_file(path, report.warnings):
-            if article.id in by_id:
+    for path, rel in _iter_files(paths, report.warnings):
+        derived = path_id(rel)
+        origin = os.path.realpath(path)
+        for article in read_file(path, report.warnings, rel):
+            if article.id == derived and not path.suffix.lower() == ".jsonl":
+                if article.id in by_id and report.origins.get(article.id) != origin:
+                    new_id = f"{article.id}-{origin_hash(origin)}"
+                    report.warnings.append(
+                        f"{path}: its id {article.id!r} is already taken by "
+                        f"{by_id[article.id].source} in this ingest; stored as {new_id!r}"
+                    )
+                    article = replace(article, id=new_id)
+                report.origins[article.id] = origin
+                legacy = slugify(path.stem)
+                if legacy != article.id:
+                    report.legacy_ids[article.id] = legacy
+            elif article.id in by_id:
                 report.warnings.append(
                     f"{article.source}: article id {article.id!r} appears twice; the later one is kept"
                 )
             by_id[article.id] = article
     report.articles = list(by_id.values())
     return report
+
+
+def origin_hash(origin: str) -> str:
+    """A short, stable tag of a file's path, added to an id another file already holds."""
+    return hashlib.sha1(origin.encode("utf-8", "surrogatepass")).hexdigest()[:8]

@@ -34,8 +34,41 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
     return (start, end) if end > start else None
 
 
+#: Paragraphs longer than this are segmented a window at a time: blingfire allocates about 16
+#: bytes of buffers per input character, so a 50 MB line given whole took over 1 GB.
+WINDOW_CHARS = 100_000
+_SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’)\]]*\s")
+
+
+def _windows(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """``[start, end)`` cut into windows of at most ``WINDOW_CHARS``, each ending after a
+    sentence end where the second half of the window has one, else at white space."""
+    out = []
+    pos = start
+    while end - pos > WINDOW_CHARS:
+        limit = pos + WINDOW_CHARS
+        cut = None
+        for m in _SENTENCE_END.finditer(text, pos + WINDOW_CHARS // 2, limit):
+            cut = m.end()
+        if cut is None:
+            space = max(
+                text.rfind(" ", pos + WINDOW_CHARS // 2, limit), text.rfind("\n", pos + WINDOW_CHARS // 2, limit)
+            )
+            cut = space + 1 if space >= 0 else limit
+        out.append((pos, cut))
+        pos = cut
+    out.append((pos, end))
+    return out
+
+
 def _segment_block(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Sentences of one paragraph, as offsets into ``text``."""
+    if end - start > WINDOW_CHARS:
+        return [s for a, b in _windows(text, start, end) for s in _segment_window(text, a, b)]
+    return _segment_window(text, start, end)
+
+
+def _segment_window(text: str, start: int, end: int) -> list[tuple[int, int]]:
     import blingfire
 
     block = text[start:end]

@@ -6,6 +6,11 @@ Layout::
       CURRENT            name of the live generation (replaced atomically)
       gen-000003/        manifest.json, store.sqlite, dense.faiss, lexical/
       .lock              held by the one ingest that may write
+      .assistant-index   marks the folder as an index (an ingest refuses other non-empty folders)
+
+Every generation folder an ingest creates holds a ``.assistant-generation`` marker: garbage
+collection removes only folders carrying it (or, for indexes from before markers, a
+generation whose own manifest names it), never a user's folder that merely looks like one.
 
 A writer builds a complete new generation in a temporary folder, fsyncs it, renames it into
 place and only then points ``CURRENT`` at it: a crash at any moment leaves the previous
@@ -16,17 +21,19 @@ running chat keeps answering from its snapshot while ingests publish newer ones.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
 import re
 import shutil
+import stat
 import time
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from ..errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError
 from ..models.embedding import sha256_file
 
 try:  # POSIX advisory locks mark generations in use; elsewhere GC just keeps the last two.
@@ -37,7 +44,14 @@ except ImportError:  # pragma: no cover - Windows
 logger = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+INDEX_MARKER = ".assistant-index"
+GEN_MARKER = ".assistant-generation"
+#: A manifest larger than this is refused unread (a real one is ~100 bytes per article).
+MAX_MANIFEST_BYTES = 16 * 2**20
+REQUIRED_FILES = ("store.sqlite", "dense.faiss", "lexical/ids.npy")
 _GEN = re.compile(r"^gen-(\d{6,})$")
+_TMP = re.compile(r"^gen-(\d{6,})\.tmp-\d+$")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def rebuild_hint(index_dir: Path) -> str:
@@ -74,10 +88,51 @@ def file_checksums(folder: Path) -> dict[str, dict]:
         for f in sorted(files):
             p = Path(root) / f
             rel = p.relative_to(folder).as_posix()
-            if rel == MANIFEST or rel.endswith("-journal"):
+            if rel in (MANIFEST, GEN_MARKER) or rel.endswith("-journal"):
                 continue
             out[rel] = {"size": p.stat().st_size, "sha256": sha256_file(p)}
     return out
+
+
+def manifest_problem(m: dict) -> str | None:
+    """What is wrong with a manifest's fields (types, ranges, file entries), or None."""
+
+    def count(v: object) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+    model = m.get("model")
+    if not isinstance(model, dict) or not isinstance(model.get("name"), str):
+        return '"model" is missing or has no name'
+    if not isinstance(model.get("weights_sha256", ""), str) or not (count(model.get("dim")) and model["dim"] > 0):
+        return '"model" has a bad weights hash or dimension'
+    if not isinstance(m.get("chunking"), dict):
+        return '"chunking" is missing'
+    counts = m.get("counts")
+    if not isinstance(counts, dict) or not all(count(counts.get(k)) for k in ("articles", "chunks", "sentences")):
+        return '"counts" is missing or not whole numbers'
+    for key in ("articles", "origins"):
+        value = m.get(key, {})
+        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            return f'"{key}" is not a mapping of text to text'
+    if len(m.get("articles", {})) != counts["articles"]:
+        return '"articles" and "counts" disagree'
+    if "generation" in m and not isinstance(m["generation"], str):
+        return '"generation" is not text'
+    files = m.get("files")
+    if not isinstance(files, dict) or not files:
+        return '"files" is missing'
+    for rel, info in files.items():
+        parts = rel.split("/") if isinstance(rel, str) else [""]
+        if rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            return f"file entry {str(rel)[:60]!r} is not a path inside the generation"
+        if not isinstance(info, dict) or not count(info.get("size")):
+            return f"file entry {rel!r} has no size"
+        if not isinstance(info.get("sha256"), str) or not _SHA256.match(info["sha256"]):
+            return f"file entry {rel!r} has no sha256"
+    missing = [f for f in REQUIRED_FILES if f not in files]
+    if missing:
+        return f"it lists no {', '.join(missing)}"
+    return None
 
 
 class ReaderLock:
@@ -87,7 +142,14 @@ class ReaderLock:
         self.fd: int | None = None
         if fcntl is None:
             return
-        fd = os.open(gen / MANIFEST, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            fd = os.open(gen / MANIFEST, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            raise
+        except OSError as exc:  # a symbolic-link loop, a permission problem
+            raise IndexCorruptError(
+                f"index manifest {gen / MANIFEST} cannot be opened ({exc.strerror or exc}); {rebuild_hint(gen.parent)}"
+            ) from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_SH)
         except OSError:
@@ -132,20 +194,55 @@ class IndexDir:
         self.path = Path(self.path)
 
     # --- reading ---------------------------------------------------------------------
-    def current_name(self) -> str | None:
+    def current_name(self, strict: bool = False) -> str | None:
+        """The live generation's name; None when there is none. A ``CURRENT`` that exists but is
+        damaged (not a file, not text, not a generation name) is None, or with ``strict`` an
+        :class:`IndexCorruptError` saying how to rebuild."""
+        pointer = self.path / "CURRENT"
+        why = None
         try:
-            name = (self.path / "CURRENT").read_text().strip()
+            fd = os.open(pointer, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except (FileNotFoundError, NotADirectoryError):
-            return None
-        return name if _GEN.match(name) else None
+            if not os.path.lexists(pointer):
+                return None
+            why = "a broken symbolic link"
+        except OSError as exc:
+            why = "a symbolic link loop" if exc.errno == errno.ELOOP else (exc.strerror or str(exc))
+        else:
+            try:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    why = "not a file"
+                else:
+                    data = os.read(fd, 256)
+                    try:
+                        name = data.decode("ascii").strip()
+                    except UnicodeDecodeError:
+                        name, why = "", "not text"
+                    if not why and _GEN.match(name):
+                        return name
+                    why = why or "it does not name a generation"
+            except OSError as exc:
+                why = exc.strerror or str(exc)
+            finally:
+                os.close(fd)
+        if strict:
+            raise IndexCorruptError(f"the index pointer {pointer} is damaged ({why}); {rebuild_hint(self.path)}")
+        return None
 
     def exists(self) -> bool:
-        name = self.current_name()
-        return bool(name) and (self.path / name / MANIFEST).exists()
+        """True when the folder holds a published index; raises :class:`IndexCorruptError` when
+        its ``CURRENT`` is damaged (so a damaged index is never mistaken for no index)."""
+        name = self.current_name(strict=True)
+        return bool(name) and os.path.lexists(self.path / name / MANIFEST)
 
     def current(self) -> Path:
-        name = self.current_name()
-        if not name or not (self.path / name / MANIFEST).exists():
+        if self.path.exists() and not self.path.is_dir():
+            raise IndexMissingError(
+                f"{self.path} is a file, not an index folder: give --index a folder "
+                f"(build one with `assistant ingest PATH... --index FOLDER`)"
+            )
+        name = self.current_name(strict=True)
+        if not name or not os.path.lexists(self.path / name / MANIFEST):
             raise IndexMissingError(
                 f"no index at {self.path}: build one with `assistant ingest PATH... --index {self.path}`"
             )
@@ -167,19 +264,52 @@ class IndexDir:
         raise IndexBusyError(f"the index at {self.path} keeps changing while it is opened; try again")
 
     def read_manifest(self, gen: Path | None = None) -> dict:
+        """The generation's manifest, read with a size limit and checked field by field:
+        anything else is an :class:`IndexCorruptError` with the rebuild hint."""
         gen = gen or self.current()
+        path = gen / MANIFEST
+
+        def corrupt(why: str) -> IndexCorruptError:
+            why = " ".join(why.split())[:200]
+            return IndexCorruptError(f"index manifest {path} is unreadable ({why}); {rebuild_hint(self.path)}")
+
         try:
-            manifest = json.loads((gen / MANIFEST).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise IndexCorruptError(
-                f"index manifest {gen / MANIFEST} is unreadable ({exc}); {rebuild_hint(self.path)}"
-            ) from exc
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        except OSError as exc:
+            raise corrupt("a symbolic link loop" if exc.errno == errno.ELOOP else exc.strerror or str(exc)) from exc
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise corrupt("not a file")
+            if st.st_size > MAX_MANIFEST_BYTES:
+                raise corrupt(f"larger than {MAX_MANIFEST_BYTES // 2**20} MB")
+            with os.fdopen(os.dup(fd), "rb") as fh:
+                data = fh.read(MAX_MANIFEST_BYTES + 1)
+        except OSError as exc:
+            raise corrupt(exc.strerror or str(exc)) from exc
+        finally:
+            os.close(fd)
+        if len(data) > MAX_MANIFEST_BYTES:
+            raise corrupt(f"larger than {MAX_MANIFEST_BYTES // 2**20} MB")
+        try:
+            manifest = json.loads(data.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise corrupt(f"not UTF-8 text, bad byte at offset {exc.start}") from exc
+        except RecursionError as exc:
+            raise corrupt("nested too deeply") from exc
+        except ValueError as exc:
+            raise corrupt(f"not valid JSON: {exc}") from exc
+        if not isinstance(manifest, dict):
+            raise corrupt(f"a JSON {type(manifest).__name__}, not an object")
         version = manifest.get("format_version")
         if version != FORMAT_VERSION:
             raise IndexMismatchError(
-                f"index at {self.path} has format version {version}, this assistant reads version "
+                f"index at {self.path} has format version {str(version)[:20]}, this assistant reads version "
                 f"{FORMAT_VERSION}; {rebuild_hint(self.path)}"
             )
+        problem = manifest_problem(manifest)
+        if problem:
+            raise corrupt(problem)
         return manifest
 
     def verify(self, gen: Path, manifest: dict, checksums: bool = True) -> None:
@@ -189,9 +319,13 @@ class IndexDir:
             raise IndexCorruptError(f"index manifest {gen / MANIFEST} lists no files; {rebuild_hint(self.path)}")
         for rel, info in files.items():
             p = gen / rel
-            if not p.exists():
-                raise IndexCorruptError(f"index file {p} is missing; {rebuild_hint(self.path)}")
-            if p.stat().st_size != info["size"]:
+            try:
+                st = os.lstat(p)
+            except OSError:
+                raise IndexCorruptError(f"index file {p} is missing; {rebuild_hint(self.path)}") from None
+            if not stat.S_ISREG(st.st_mode):  # a symbolic link (to /dev/zero…), a FIFO, a folder
+                raise IndexCorruptError(f"index file {p} is not a regular file; {rebuild_hint(self.path)}")
+            if st.st_size != info["size"]:
                 raise IndexCorruptError(f"index file {p} is truncated or altered (size); {rebuild_hint(self.path)}")
             if checksums and sha256_file(p) != info["sha256"]:
                 raise IndexCorruptError(f"index file {p} fails its checksum; {rebuild_hint(self.path)}")
@@ -201,11 +335,13 @@ class IndexDir:
         """The writer lock: a second ingest waits up to ``wait`` s, then raises IndexBusyError."""
         from filelock import FileLock, Timeout
 
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.claim()
         lock = FileLock(str(self.path / ".lock"))
         try:
             lock.acquire(timeout=0)
             return lock
+        except PermissionError as exc:
+            raise self._cannot_write(exc) from exc
         except Timeout:
             if wait is not None and wait <= 0:
                 raise IndexBusyError(
@@ -220,6 +356,47 @@ class IndexDir:
             ) from exc
         return lock
 
+    def _cannot_write(self, exc: OSError) -> IndexWriteError:
+        return IndexWriteError(
+            f"cannot write the index folder {self.path} ({exc.strerror or exc}): fix its permissions "
+            f"or choose another --index"
+        )
+
+    def is_ours(self) -> bool:
+        """True when the folder is an index (marked, or with a ``CURRENT`` from before markers)
+        or holds nothing but what an interrupted first ingest leaves (``.lock``, marked builds)."""
+        if (self.path / INDEX_MARKER).is_file() or os.path.lexists(self.path / "CURRENT"):
+            return True
+        for entry in self.path.iterdir():
+            if entry.name in (".lock", INDEX_MARKER):
+                continue
+            if _TMP.match(entry.name) and entry.is_dir() and (entry / GEN_MARKER).is_file():
+                continue
+            return False
+        return True
+
+    def claim(self) -> None:
+        """Make sure the folder can hold this index: create and mark it, or refuse a plain file
+        and a non-empty folder that is not an index (:class:`IndexWriteError`, nothing changed)."""
+        try:
+            if os.path.lexists(self.path) and not self.path.is_dir():
+                raise IndexWriteError(
+                    f"{self.path} is a file, not an index folder: give --index a new or empty folder, or an index"
+                )
+            self.path.mkdir(parents=True, exist_ok=True)
+            if not self.is_ours():
+                raise IndexWriteError(
+                    f"{self.path} is not an index folder and is not empty: give --index a new or empty folder, "
+                    f"or an existing index (nothing was changed)"
+                )
+            marker = self.path / INDEX_MARKER
+            if not marker.is_file():
+                marker.write_text("This folder is an Article Assistant index; its generations are managed by it.\n")
+        except IndexWriteError:
+            raise
+        except OSError as exc:
+            raise self._cannot_write(exc) from exc
+
     def _next_number(self) -> int:
         numbers = [int(m.group(1)) for p in self.path.iterdir() if (m := _GEN.match(p.name.split(".")[0]))]
         return max(numbers, default=0) + 1
@@ -230,9 +407,10 @@ class IndexDir:
         n = self._next_number()
         final = self.path / f"gen-{n:06d}"
         tmp = self.path / f"gen-{n:06d}.tmp-{os.getpid()}"
-        if tmp.exists():
+        if tmp.exists() and (tmp / GEN_MARKER).is_file():
             shutil.rmtree(tmp)
         tmp.mkdir()
+        (tmp / GEN_MARKER).write_text(f"{final.name}\n")  # what garbage collection may remove
         return tmp, final
 
     def publish(self, tmp: Path, final: Path, manifest: dict) -> None:
@@ -252,19 +430,45 @@ class IndexDir:
         _fsync_dir(self.path)
         self.collect_garbage(keep=2)
 
+    def _created_here(self, p: Path) -> bool:
+        """True for a generation folder this index made: it carries the marker, or (an index
+        from before markers) it is a published generation whose own manifest names it."""
+        if p.is_symlink() or not p.is_dir():
+            return False
+        if (p / GEN_MARKER).is_file():
+            return True
+        if not _GEN.match(p.name):
+            return False
+        try:
+            manifest = self.read_manifest(p)
+        except (IndexCorruptError, IndexMismatchError):
+            return False
+        return manifest.get("generation") == p.name
+
     def collect_garbage(self, keep: int = 2) -> None:
         """Remove old generations (keeping the live one, ``keep - 1`` before it and any that a
-        reader still holds) and leftovers of interrupted ingests. Call only while holding the lock."""
+        reader still holds) and leftovers of interrupted ingests, only ever folders this index
+        created (see the module docstring). Call only while holding the lock."""
         current = self.current_name()
-        gens = sorted(p for p in self.path.iterdir() if _GEN.match(p.name))
+        if current is None and os.path.lexists(self.path / "CURRENT"):
+            return  # a damaged pointer: which generation is live is unknown, remove nothing
+
+        def number(name: str) -> int:
+            return int(name.split(".")[0][4:])  # by number: "gen-1000000" comes after "gen-999999"
+
+        gens = sorted((p for p in self.path.iterdir() if _GEN.match(p.name)), key=lambda p: number(p.name))
         live = [p for p in gens if p.name == current]
-        older = [p for p in gens if current and p.name < current][-(keep - 1) :] if keep > 1 else []
+        now = number(current) if current else 0
+        older = [p for p in gens if current and number(p.name) < now][-(keep - 1) :] if keep > 1 else []
         for p in self.path.iterdir():
-            if p.is_dir() and (".tmp-" in p.name or (_GEN.match(p.name) and p not in live and p not in older)):
-                if current and p.name.split(".")[0] > current and ".tmp-" not in p.name:
+            tmp = bool(_TMP.match(p.name))
+            if tmp or (_GEN.match(p.name) and p not in live and p not in older):
+                if not self._created_here(p):
+                    continue  # a user's folder that only looks like ours
+                if current and number(p.name) > now and not tmp:
                     continue  # never remove something newer than CURRENT
-                if ".tmp-" not in p.name and in_use(p):
+                if not tmp and in_use(p):
                     continue  # a running assistant still answers from it
                 shutil.rmtree(p, ignore_errors=True)
-            elif p.name.startswith("CURRENT.tmp-"):
+            elif p.name.startswith("CURRENT.tmp-") and p.is_file() and not p.is_symlink():
                 p.unlink(missing_ok=True)

@@ -53,16 +53,24 @@ class Index:
     def _load(cls, folder: IndexDir, gen: Path, lock: ReaderLock, verify: bool) -> Index:
         manifest = folder.read_manifest(gen)
         folder.verify(gen, manifest, checksums=verify)
+        store = None
         try:
             store = Store(gen / STORE_FILE, readonly=True)
-            store.count("articles")
-            dense = DenseIndex.load(gen / DENSE_FILE)
-            lexical = LexicalIndex.load(gen / LEXICAL_DIR)
-        except IndexCorruptError:
-            raise
-        except Exception as exc:
+            problem = _count_problem(manifest, store)
+            if problem is None:
+                dense = DenseIndex.load(gen / DENSE_FILE)
+                lexical = LexicalIndex.load(gen / LEXICAL_DIR)
+                problem = _shape_problem(manifest, dense, lexical)
+            if problem:
+                raise IndexCorruptError(f"index at {gen} is inconsistent ({problem}); {rebuild_hint(folder.path)}")
+        except BaseException as exc:
+            if store is not None:
+                store.close()
+            if isinstance(exc, IndexCorruptError) or not isinstance(exc, Exception):
+                raise
+            msg = " ".join(str(exc).split())[:200]
             raise IndexCorruptError(
-                f"index at {gen} cannot be read ({exc.__class__.__name__}: {exc}); {rebuild_hint(folder.path)}"
+                f"index at {gen} cannot be read ({exc.__class__.__name__}: {msg}); {rebuild_hint(folder.path)}"
             ) from exc
         return cls(folder, gen.name, manifest, store, dense, lexical, lock)
 
@@ -81,11 +89,13 @@ class Index:
             "model": m.get("model"),
             "chunking": m.get("chunking"),
             "counts": m.get("counts"),
-            "bytes_on_disk": sum(p.stat().st_size for p in gen.rglob("*") if p.is_file()),
+            # What the manifest lists (its files were checked against these sizes when loaded).
+            "bytes_on_disk": sum(int(f["size"]) for f in m.get("files", {}).values()) + _size(gen / "manifest.json"),
         }
 
     def close(self) -> None:
-        """Release the generation (its files may then be garbage-collected)."""
+        """Release the generation (its files may then be garbage-collected): every thread's
+        connection to its store is closed and its reader lock dropped."""
         self.store.close()
         if self.reader_lock is not None:
             self.reader_lock.release()
@@ -93,3 +103,32 @@ class Index:
     def is_stale(self) -> bool:
         """True when a newer generation has been published since this one was loaded."""
         return self.folder.current_name() not in (None, self.generation)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _count_problem(manifest: dict, store: Store) -> str | None:
+    """Whether the store holds what the manifest counts (articles and chunks)."""
+    counts = manifest["counts"]
+    for table in ("articles", "chunks"):
+        n = store.count(table)
+        if n != counts[table]:
+            return f"the store holds {n} {table}, the manifest says {counts[table]}"
+    return None
+
+
+def _shape_problem(manifest: dict, dense: DenseIndex, lexical: LexicalIndex) -> str | None:
+    """Whether FAISS and BM25 have the manifest's dimension and number of chunks."""
+    chunks, dim = manifest["counts"]["chunks"], manifest["model"]["dim"]
+    if dense.dim != dim:
+        return f"the vectors have {dense.dim} dimensions, the manifest says {dim}"
+    if len(dense) != chunks:
+        return f"FAISS holds {len(dense)} vectors for {chunks} chunks"
+    if len(lexical) != chunks:
+        return f"BM25 holds {len(lexical)} documents for {chunks} chunks"
+    return None

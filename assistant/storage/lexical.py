@@ -13,6 +13,8 @@ Example::
 from __future__ import annotations
 
 import json
+import math
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -21,6 +23,28 @@ import numpy as np
 from ..terms import content_terms, content_terms_batch
 
 _SCORE_FILES = ("data", "indices", "indptr")
+
+
+def load_npy(path: Path, kind: str, ndim: int = 1) -> np.ndarray:
+    """A ``.npy`` array of dtype kind(s) ``kind`` ("f", "iu") and ``ndim`` dimensions, its header
+    checked against the file's size before anything is allocated; never unpickled."""
+    from numpy.lib import format as npy
+
+    with open(path, "rb") as fh:
+        version = npy.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = npy.read_array_header_1_0(fh)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = npy.read_array_header_2_0(fh)
+        else:  # pragma: no cover - numpy raises first
+            raise ValueError(f"{path.name}: unknown .npy version {version}")
+        header = fh.tell()
+    size = os.path.getsize(path)
+    if dtype.hasobject or dtype.kind not in kind or len(shape) != ndim:
+        raise ValueError(f"{path.name}: expected a {ndim}-D array of kind {kind!r}, found {dtype} {shape}")
+    if math.prod(shape) * dtype.itemsize != size - header:
+        raise ValueError(f"{path.name}: its header does not match its size")
+    return np.load(path, allow_pickle=False)
 
 
 class SavedBM25:
@@ -35,14 +59,36 @@ class SavedBM25:
 
     @classmethod
     def load(cls, folder: Path) -> SavedBM25:
+        """Read a saved index, checking every value before it is trusted: array shapes and
+        dtypes, offsets within bounds, ``num_docs``; a violation is a ``ValueError``."""
         folder = Path(folder)
         params = json.loads((folder / "params.index.json").read_text())
+        if not isinstance(params, dict):
+            raise ValueError("BM25 parameters are not an object")
         method = params.get("method", "lucene")
         if method not in ("lucene", "robertson", "atire"):  # BM25L/BM25+ add non-occurrence scores
-            raise ValueError(f"unsupported BM25 variant {method!r} in {folder}")
+            raise ValueError(f"unsupported BM25 variant {str(method)[:40]!r} in {folder}")
+        if params.get("dtype", "float32") not in ("float32", "float64", "float16"):
+            raise ValueError("BM25 scores have an unsupported dtype")
         vocab = json.loads((folder / "vocab.index.json").read_text(encoding="utf-8"))
-        scores: dict = {k: np.load(folder / f"{k}.csc.index.npy", allow_pickle=False) for k in _SCORE_FILES}
-        scores["num_docs"] = int(params["num_docs"])
+        scores: dict = {
+            k: load_npy(folder / f"{k}.csc.index.npy", kind="f" if k == "data" else "iu") for k in _SCORE_FILES
+        }
+        num_docs = params.get("num_docs")
+        if not isinstance(num_docs, int) or isinstance(num_docs, bool) or num_docs < 0:
+            raise ValueError("BM25 num_docs is not a count")
+        scores["num_docs"] = num_docs
+        data, indices, indptr = (scores[k] for k in _SCORE_FILES)
+        if len(indptr) < 1 or len(data) != len(indices) or int(indptr[0]) != 0 or int(indptr[-1]) != len(data):
+            raise ValueError("BM25 score arrays disagree in length")
+        if len(indptr) > 1 and np.any(np.diff(indptr.astype(np.int64)) < 0):
+            raise ValueError("BM25 term offsets are not in order")
+        if len(indices) and (int(indices.min()) < 0 or int(indices.max()) >= num_docs):
+            raise ValueError("BM25 document numbers are out of range")
+        if not isinstance(vocab, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v for v in vocab.values()
+        ):
+            raise ValueError("BM25 vocabulary is not a mapping of terms to numbers")
         return cls(params, vocab, scores)
 
     def get_scores(self, terms: list[str]) -> np.ndarray:
@@ -70,31 +116,41 @@ class LexicalIndex:
         import bm25s
 
         ids: list[int] = []
-        tokens: list[list[str]] = []
+        docs: list[list[int]] = []  # each chunk's terms as vocabulary numbers
+        vocab: dict[str, int] = {}  # term → number, in order of first use
         buf_ids: list[int] = []
         buf_texts: list[str] = []
+
+        def add_batch() -> None:
+            # Terms become numbers at once (one int object per distinct term, shared): a 50 MB
+            # article's 17M term occurrences are not also held as strings, in bm25s and here.
+            ids.extend(buf_ids)
+            for terms in content_terms_batch(buf_texts):
+                docs.append([vocab.setdefault(t, len(vocab)) for t in terms or ["\x00"]])
+
         for cid, text in items:
             buf_ids.append(cid)
             buf_texts.append(text)
             if len(buf_texts) >= batch:
-                ids.extend(buf_ids)
-                tokens.extend(content_terms_batch(buf_texts))
+                add_batch()
                 buf_ids, buf_texts = [], []
-        ids.extend(buf_ids)
-        tokens.extend(content_terms_batch(buf_texts))
+        add_batch()
         bm25 = bm25s.BM25(k1=1.2, b=0.75)
-        if tokens:
-            # An empty chunk still needs a token so document numbering stays aligned.
-            bm25.index([t or ["\x00"] for t in tokens], show_progress=False)
+        if docs:
+            # An empty chunk still needs a term (NUL) so document numbering stays aligned.
+            bm25.index((docs, vocab), show_progress=False)
         return cls(bm25, np.asarray(ids, dtype=np.int64))
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
         folder = Path(folder)
-        ids = np.load(folder / "ids.npy", allow_pickle=False)
+        ids = load_npy(folder / "ids.npy", kind="iu")
         if len(ids) == 0:
             return cls(SavedBM25({}, {}, {}), ids)
-        return cls(SavedBM25.load(folder), ids)
+        bm25 = SavedBM25.load(folder)
+        if bm25.scores["num_docs"] != len(ids):
+            raise ValueError(f"BM25 counts {bm25.scores['num_docs']} documents, its ids {len(ids)}")
+        return cls(bm25, ids)
 
     def save(self, folder: Path) -> None:
         folder = Path(folder)

@@ -41,6 +41,8 @@ class Store:
         self.path = Path(path)
         self.readonly = readonly
         self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []  # every thread's, so close() closes all
+        self._epoch = 0
         self._text_cache: dict[str, str] = {}
         self._cache_lock = threading.Lock()
         # A read-only generation never changes: the sentences of recently used chunks are kept
@@ -53,6 +55,8 @@ class Store:
 
     def connect(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
+        if con is not None and getattr(self._local, "epoch", -1) != self._epoch:
+            con = None  # closed by close() from another thread
         if con is None:
             if self.readonly:
                 uri = f"{self.path.resolve().as_uri()}?mode=ro"  # as_uri escapes ? # % in the path
@@ -62,13 +66,23 @@ class Store:
                 con.execute("PRAGMA journal_mode=DELETE")
                 con.execute("PRAGMA synchronous=FULL")
             self._local.con = con
+            self._local.epoch = self._epoch
+            with self._cache_lock:
+                self._connections.append(con)
         return con
 
     def close(self) -> None:
-        con = getattr(self._local, "con", None)
-        if con is not None:
-            con.close()
-            self._local.con = None
+        """Close the connections of every thread (a store is closed when its generation is let
+        go: no file of a deleted generation stays open)."""
+        with self._cache_lock:
+            cons, self._connections = self._connections, []
+            self._epoch += 1
+        for con in cons:
+            try:
+                con.close()
+            except sqlite3.Error:  # pragma: no cover - closing twice
+                pass
+        self._local.con = None
 
     # --- articles -----------------------------------------------------------------
     def article_hashes(self) -> dict[str, str]:
@@ -146,10 +160,13 @@ class Store:
                 'INSERT INTO chunks (article_id, position, start, "end") VALUES (?,?,?,?)', (article.id, pos, a, b)
             )
             ids.append(int(cur.lastrowid))
-        vecs = sentence_vectors.astype(np.float16) if sentence_vectors is not None else None
-        con.executemany(
+        vecs = sentence_vectors
+        con.executemany(  # rows made one at a time: a huge article's rows are never all in memory
             'INSERT INTO sentences (article_id, start, "end", embedding) VALUES (?,?,?,?)',
-            [(article.id, a, b, vecs[i].tobytes() if vecs is not None else None) for i, (a, b) in enumerate(sentences)],
+            (
+                (article.id, a, b, vecs[i].astype(np.float16).tobytes() if vecs is not None else None)
+                for i, (a, b) in enumerate(sentences)
+            ),
         )
         return ids
 
