@@ -394,6 +394,18 @@ def summarise(questions, conf, correct, span_pred, threshold) -> dict:
     return out
 
 
+def pick_offtopic_threshold(questions, conf, min_abstention: float) -> float:
+    """Lowest threshold at which the off-topic questions (other corpus, seeds) abstain at least
+    ``min_abstention`` of the time: it does not depend on how sure the reader is of SQuAD's own
+    prose, so it carries over to news text better than a precision target on SQuAD 2.0."""
+    conf = np.asarray(conf)
+    m = np.array([q.tag in ("off20", "offseeds") for q in questions])
+    for t in np.round(np.arange(0.05, 0.95, 0.005), 3):
+        if (conf[m] < t).mean() >= min_abstention:
+            return float(t)
+    return 0.95
+
+
 def pick_threshold(questions, conf, correct) -> float:
     """Lowest threshold giving ≥ 90% precision on answered SQuAD 2.0 answerable questions;
     if that would abstain on > 25% of them, the threshold that abstains on exactly 25%."""
@@ -516,6 +528,12 @@ def main(argv: list[str] | None = None) -> int:
         help="word weights of the lexical features: the index's BM25 IDF, or the fixed reference table",
     )
     ap.add_argument("--limit", type=int, help="at most this many questions per set (v11, v20, off20, offseeds)")
+    ap.add_argument(
+        "--min-offtopic-abstention",
+        type=float,
+        help="threshold rule: the lowest confidence at which this share of off-topic questions abstains "
+        "(default: 90%% precision on answerable SQuAD 2.0, at most 25%% abstention)",
+    )
     ap.add_argument("--conf-features", help="comma-separated confidence features to fit (default: all)")
     ap.add_argument(
         "--base-confidence",
@@ -581,7 +599,10 @@ def main(argv: list[str] | None = None) -> int:
     span = fit_span(span_data)
     span["min_score"] = choose_span_threshold(span, span_data)
     cal = fit_platt(cv["z"], cv["correct"])
-    threshold = round(pick_threshold(questions, cv["confidence"], cv["correct"]), 3)
+    if args.min_offtopic_abstention is not None:
+        threshold = round(pick_offtopic_threshold(questions, cv["confidence"], args.min_offtopic_abstention), 3)
+    else:
+        threshold = round(pick_threshold(questions, cv["confidence"], cv["correct"]), 3)
     if args.base_confidence:
         base = ExtractiveAnswerer(json.loads(args.out.read_text()))
         # what the shipped answerer does: the base model's best score among the candidates
