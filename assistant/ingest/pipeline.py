@@ -292,8 +292,6 @@ def _embed_and_store(
         if method == POOLED:
             items = [(art.text, sents, chunks) for art, (sents, chunks) in zip(group, prepared)]
             vectors = embedder.encode_chunks(items, batch_size=32, worker=worker)
-            if os.environ.get("ASSISTANT_CHUNK_VECTOR") == "sentences":  # EXPERIMENT
-                vectors = [(sv, chunk_vectors(sv, s, c)) for (sv, _), (s, c) in zip(vectors, prepared)]
         else:
             texts = [art.text[a:b] for art, (sents, _) in zip(group, prepared) for a, b in sents]
             vecs = embedder.encode(texts, batch_size=settings.batch_size)
