@@ -33,9 +33,9 @@ from .readers import read_paths
 from .segment import split_sentences
 
 SEGMENTER = "blingfire-paragraphs-v1"
-#: How sentence vectors are made: one encoder pass per chunk, each sentence pooled from its tokens
-#: (``chunk-pooled-v1``), or each sentence encoded on its own (``per-sentence``, indexes built before
-#: the ONNX encoder, and models without one). An index keeps the method it was built with.
+#: How sentence vectors are made: each sentence encoded on its own (``per-sentence``, the default),
+#: or one encoder pass per chunk with each sentence pooled from its tokens (``chunk-pooled-v1``, opt-in).
+#: An index keeps the method it was built with.
 POOLED = "chunk-pooled-v1"
 PER_SENTENCE = "per-sentence"
 #: Ingests embedding at least this many chunks run the encoder in the worker process
@@ -77,9 +77,10 @@ def chunking_settings(settings: Settings) -> dict:
 
 
 def sentence_vector_method(embedder: Embedder) -> str:
-    """How a new index's sentence vectors are made with this embedder (``ASSISTANT_SENTENCE_VECTORS=per-sentence``
-    keeps the old way, for comparisons)."""
-    if getattr(embedder, "pools_chunks", False) and os.environ.get("ASSISTANT_SENTENCE_VECTORS") != PER_SENTENCE:
+    """How a new index's sentence vectors are made: each sentence encoded on its own (the default),
+    or pooled from one pass per chunk with ``ASSISTANT_SENTENCE_VECTORS=chunk-pooled-v1`` (faster
+    ingest, but the seed-set gate fails with it: see eval/README.md)."""
+    if getattr(embedder, "pools_chunks", False) and os.environ.get("ASSISTANT_SENTENCE_VECTORS") == POOLED:
         return POOLED
     return PER_SENTENCE
 
@@ -276,7 +277,7 @@ def _embed_and_store(
 
     timings = report.timings
     bar = tqdm(total=len(todo), unit="article", desc="ingest", disable=not progress, leave=False)
-    worker = method == POOLED and _use_worker(todo, settings)
+    worker = getattr(embedder, "pools_chunks", False) and _use_worker(todo, settings)
     i = 0
     while i < len(todo):
         t = time.perf_counter()
@@ -294,7 +295,8 @@ def _embed_and_store(
             vectors = embedder.encode_chunks(items, batch_size=32, worker=worker)
         else:
             texts = [art.text[a:b] for art, (sents, _) in zip(group, prepared) for a, b in sents]
-            vecs = embedder.encode(texts, batch_size=settings.batch_size)
+            kw = {"worker": True} if worker else {}
+            vecs = embedder.encode(texts, batch_size=settings.batch_size, **kw)
             vectors, offset = [], 0
             for sents, chunks in prepared:
                 svecs = vecs[offset : offset + len(sents)]
