@@ -174,7 +174,7 @@ def export_graph(
     bert.load_state_dict(
         {k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in state.items() if k in own}, strict=False
     )
-    bert.eval()
+    bert.train(False)  # inference mode (no dropout)
 
     class Graph(torch.nn.Module):
         def __init__(self) -> None:
@@ -190,7 +190,7 @@ def export_graph(
             ).last_hidden_state
             return self.head(h) if kind == "reader" else h
 
-    graph = Graph().eval()
+    graph = Graph().train(False)
     if kind == "reader" and not head:
         raise ValueError("a reader needs qa_head.weight and qa_head.bias")
     dummy = torch.ones(2, 16, dtype=torch.long)
