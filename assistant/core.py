@@ -101,9 +101,14 @@ class Assistant:
             settings = settings.with_(index_dir=Path(index_dir))
         if model is not None:
             settings = settings.with_(model=model)
-        index = Index.load(settings.index_dir, verify=verify)
-        embedder = embedder or Embedder.load(settings.model or index.model_name, settings.allow_download)
-        cls._check_model(index, embedder)
+        # The reader's graph loads in another thread meanwhile (both are mostly outside the GIL).
+        reader = _Background(load_reader, settings.reader)
+        try:
+            index = Index.load(settings.index_dir, verify=verify)
+            embedder = embedder or Embedder.load(settings.model or index.model_name, settings.allow_download)
+            cls._check_model(index, embedder)
+        finally:
+            reader.result(raise_error=False)  # cached by load_reader: __init__ gets the same object
         return cls(index, embedder, settings)
 
     @classmethod
@@ -397,6 +402,27 @@ class Assistant:
             return state[0].info()
         finally:
             self._release(state)
+
+
+class _Background:
+    """``fn(*args)`` started in a thread now; :meth:`result` waits for it."""
+
+    def __init__(self, fn, *args) -> None:
+        self._out: dict = {}
+        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn, args) -> None:
+        try:
+            self._out["result"] = fn(*args)
+        except BaseException as exc:
+            self._out["error"] = exc
+
+    def result(self, raise_error: bool = True):
+        self._thread.join()
+        if "error" in self._out and raise_error:
+            raise self._out["error"]
+        return self._out.get("result")
 
 
 #: How much lower the CPU priority of an ingest's own thread is than the answering threads'.

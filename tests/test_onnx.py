@@ -70,6 +70,8 @@ def test_the_ingest_worker_gives_the_same_vectors(embedder):
     assert embedder._worker is not None and embedder._worker.proc.poll() is None  # a live child process
     for (a, b), (c, d) in zip(here, there):
         assert np.abs(a - c).max() < 1e-5 and np.abs(b - d).max() < 1e-5
+    texts = [TEXT[a:b] for a, b in SENTS]  # the default ingest: each sentence on its own
+    assert np.abs(embedder.encode(texts, worker=True) - embedder.encode(texts)).max() < 1e-5
     embedder.close_worker()
     assert embedder._worker is None
 
@@ -107,14 +109,28 @@ def _edit_manifest(index, change) -> None:
 
 def test_manifest_records_the_encoder_and_older_indexes_still_answer(writable_index, embedder):
     manifest = IndexDir(writable_index).read_manifest()
-    assert manifest["encoder"] == {"runtime": "onnxruntime", "quantisation": "fp32", "sentence_vectors": POOLED}
+    assert manifest["encoder"] == {"runtime": "onnxruntime", "quantisation": "fp32", "sentence_vectors": PER_SENTENCE}
     _edit_manifest(writable_index, lambda m: m.pop("encoder"))  # as written before this record existed
     old = Assistant.load(writable_index, embedder=embedder)
     assert "Nauru" in old.ask("Which states recognize Abkhazia?").text
-    # an ingest into it keeps its way of making sentence vectors (each sentence on its own)
     old.ingest_articles([Article("harbour", "Harbour", "The harbour master is Elena Varga.", content_hash="h1")])
     assert IndexDir(writable_index).read_manifest()["encoder"]["sentence_vectors"] == PER_SENTENCE
     assert "Elena Varga" in old.ask("Who is the harbour master?").text
+
+
+def test_a_pooled_index_keeps_pooling_its_sentence_vectors(tmp_path, monkeypatch, embedder):
+    from assistant.ingest.pipeline import ingest_articles
+
+    index = tmp_path / "index"
+    monkeypatch.setenv("ASSISTANT_SENTENCE_VECTORS", POOLED)
+    ingest_articles(index, [Article("talks", "Talks", TEXT, content_hash="t1")], embedder)
+    monkeypatch.delenv("ASSISTANT_SENTENCE_VECTORS")
+    a = Assistant.load(index, embedder=embedder)
+    a.ingest_articles([Article("harbour", "Harbour", "The harbour master is Elena Varga.", content_hash="h1")])
+    assert IndexDir(index).read_manifest()["encoder"]["sentence_vectors"] == POOLED  # the index's own way
+    sents = a.index.store.connect().execute("SELECT COUNT(*) FROM sentences").fetchone()[0]
+    assert sents == len(SENTS) + 1
+    assert "Geneva" in a.ask("Where were the talks held?").text
 
 
 def test_an_index_of_another_quantisation_fails_with_the_rebuild_hint(writable_index, embedder):

@@ -81,6 +81,10 @@ def test_perf_benchmark_runs_on_tiny_sizes(tmp_path):
         "15",
         "--scale-queries",
         "20",
+        "--upload-articles",
+        "20",
+        "--memory-questions",
+        "20",
         "--out",
         str(out),
         "--figure",
@@ -90,7 +94,12 @@ def test_perf_benchmark_runs_on_tiny_sizes(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     report = json.loads(out.read_text())
     assert report["ingest"]["chunks"] > 0 and report["ingest"]["reingest_fraction"] < 1
+    assert report["ingest"]["ratio"] > 0 and report["ingest"]["encoder"]["runtime"] == "onnxruntime"
     assert report["query"]["questions"] == 20 and report["query"]["new"]["stages_ms"]["total"]["p50"] > 0
+    assert report["query"]["p50_over_bare_encode"] > 0 and report["query"]["reader"]
+    c = report["concurrent"]
+    assert c["upload_articles"] == 20 and c["upload_chunks"] > 0 and c["asked_during"] > 0 and not c["upload_error"]
+    assert report["memory"]["questions"] == 20 and report["memory"]["rss_mb_end"] > 0
     assert report["scale"][0]["chunks"] == 2000 and report["scale"][0]["recall_at_10"] == 1.0  # exact at 2k
     assert report["startup"]["answered"] and report["startup"]["rss_mb"] > 0
     assert fig.stat().st_size > 0 and "ask() over 20 questions" in res.stdout

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..models.embedding import BUNDLED_SHA256
-from ..models.onnx_runtime import OnnxBert, ensure_graph, load_tokenizer, session
+from ..models.onnx_runtime import OnnxBert, load_graph, load_tokenizer
 from ..terms import STOPWORDS, fold
 
 READER_FILE = Path(__file__).resolve().parents[1] / "data" / "reader.safetensors"
@@ -157,10 +157,10 @@ class Reader:
         else:
             base_sha = sha256_file(base_path / "model.safetensors")
         try:
-            graph, info = ensure_graph("reader", base_path, base_sha, path)
+            sess, info = load_graph("reader", base_path, base_sha, path, threads=threads)
             config = json.loads((base_path / "config.json").read_text())
             tok = load_tokenizer(base_path, None)  # its own: the reader changes its settings
-            bert = OnnxBert(session(graph, threads), tok, int(config.get("max_position_embeddings", 512)), 2, info)
+            bert = OnnxBert(sess, tok, int(config.get("max_position_embeddings", 512)), 2, info)
         except (OSError, ValueError, RuntimeError) as exc:
             raise ModelError(f"cannot load reader {path}: {exc.__class__.__name__}: {exc}") from exc
         return cls(bert, meta)

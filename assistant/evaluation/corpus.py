@@ -21,7 +21,7 @@ def corpus_key(articles: list[Article], embedder: Embedder, settings: Settings) 
     h = hashlib.sha256()
     h.update(json.dumps([embedder.spec.name, chunking_settings(settings)]).encode())
     if sentence_vector_method(embedder) == POOLED:  # sentence vectors from one pass per chunk
-        h.update(json.dumps([POOLED, embedder.encoder_info, os.environ.get("ASSISTANT_CHUNK_VECTOR", "")]).encode())
+        h.update(json.dumps([POOLED, embedder.encoder_info]).encode())
     for a in articles:
         h.update(a.id.encode())
         h.update(a.content_hash.encode())

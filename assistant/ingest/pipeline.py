@@ -35,9 +35,9 @@ from .readers import origin_hash, read_paths
 from .segment import split_sentences
 
 SEGMENTER = "blingfire-paragraphs-v1"
-#: How sentence vectors are made: one encoder pass per chunk, each sentence pooled from its tokens
-#: (``chunk-pooled-v1``), or each sentence encoded on its own (``per-sentence``, indexes built before
-#: the ONNX encoder, and models without one). An index keeps the method it was built with.
+#: How sentence vectors are made: each sentence encoded on its own (``per-sentence``, the default),
+#: or one encoder pass per chunk with each sentence pooled from its tokens (``chunk-pooled-v1``, opt-in).
+#: An index keeps the method it was built with.
 POOLED = "chunk-pooled-v1"
 PER_SENTENCE = "per-sentence"
 #: Ingests embedding at least this many chunks run the encoder in the worker process
@@ -79,9 +79,10 @@ def chunking_settings(settings: Settings) -> dict:
 
 
 def sentence_vector_method(embedder: Embedder) -> str:
-    """How a new index's sentence vectors are made with this embedder (``ASSISTANT_SENTENCE_VECTORS=per-sentence``
-    keeps the old way, for comparisons)."""
-    if getattr(embedder, "pools_chunks", False) and os.environ.get("ASSISTANT_SENTENCE_VECTORS") != PER_SENTENCE:
+    """How a new index's sentence vectors are made: each sentence encoded on its own (the default),
+    or pooled from one pass per chunk with ``ASSISTANT_SENTENCE_VECTORS=chunk-pooled-v1`` (faster
+    ingest, but the seed-set gate fails with it: see eval/README.md)."""
+    if getattr(embedder, "pools_chunks", False) and os.environ.get("ASSISTANT_SENTENCE_VECTORS") == POOLED:
         return POOLED
     return PER_SENTENCE
 
@@ -367,14 +368,17 @@ def _assign_ids(
     return out
 
 
-def _encode(embedder: Embedder, texts: list[str], batch_size: int, slice_size: int = 4096) -> np.ndarray:
+def _encode(
+    embedder: Embedder, texts: list[str], batch_size: int, worker: bool = False, slice_size: int = 4096
+) -> np.ndarray:
     """Sentence vectors, encoded a slice at a time into one array: a huge article's vectors are
     held once, not also as the encoder's list of batch outputs."""
+    kw = {"worker": True} if worker else {}  # the lower-priority encoder process
     if len(texts) <= slice_size:
-        return embedder.encode(texts, batch_size=batch_size)
+        return embedder.encode(texts, batch_size=batch_size, **kw)
     out = np.empty((len(texts), embedder.dim), dtype=np.float32)
     for i in range(0, len(texts), slice_size):
-        out[i : i + slice_size] = embedder.encode(texts[i : i + slice_size], batch_size=batch_size)
+        out[i : i + slice_size] = embedder.encode(texts[i : i + slice_size], batch_size=batch_size, **kw)
     return out
 
 
@@ -394,7 +398,7 @@ def _embed_and_store(
 
     timings = report.timings
     bar = tqdm(total=len(todo), unit="article", desc="ingest", disable=not progress, leave=False)
-    worker = method == POOLED and _use_worker(todo, settings)
+    worker = getattr(embedder, "pools_chunks", False) and _use_worker(todo, settings)
     i = 0
     while i < len(todo):
         t = time.perf_counter()
@@ -410,11 +414,9 @@ def _embed_and_store(
         if method == POOLED:
             items = [(art.text, sents, chunks) for art, (sents, chunks) in zip(group, prepared)]
             vectors = embedder.encode_chunks(items, batch_size=32, worker=worker)
-            if os.environ.get("ASSISTANT_CHUNK_VECTOR") == "sentences":  # EXPERIMENT
-                vectors = [(sv, chunk_vectors(sv, s, c)) for (sv, _), (s, c) in zip(vectors, prepared)]
         else:
             texts = [art.text[a:b] for art, (sents, _) in zip(group, prepared) for a, b in sents]
-            vecs = _encode(embedder, texts, settings.batch_size)
+            vecs = _encode(embedder, texts, settings.batch_size, worker)
             vectors, offset = [], 0
             for sents, chunks in prepared:
                 svecs = vecs[offset : offset + len(sents)]

@@ -98,8 +98,8 @@ class Embedder:
     query_threads = 1
     #: Intra-op threads of the ingest worker process.
     worker_threads = max(1, min(4, os.cpu_count() or 1))
-    #: How much lower the worker's CPU priority is (``os.nice``).
-    worker_nice = 10
+    #: How much lower the worker's CPU priority is (``os.nice``; ``ASSISTANT_INGEST_NICE``).
+    worker_nice = int(os.environ.get("ASSISTANT_INGEST_NICE", "10"))
 
     def __init__(self, model, spec: ModelSpec, cache_size: int = 4096, fast=None, loader=None) -> None:
         self._model = model
@@ -168,16 +168,28 @@ class Embedder:
         return int(getattr(self.model, "max_seq_length", 256) or 256)
 
     def encode(
-        self, texts: list[str], batch_size: int = 64, progress: bool = False, threads: int | None = None
+        self,
+        texts: list[str],
+        batch_size: int = 64,
+        progress: bool = False,
+        threads: int | None = None,
+        worker: bool = False,
     ) -> np.ndarray:
         """Unit-length embeddings, shape (len(texts), dim), float32.
 
         ``threads`` sets torch's intra-op threads for this call (None: torch's default, all cores);
-        the ONNX Runtime encoder always uses its session's threads.
+        the ONNX Runtime encoder always uses its session's threads. ``worker``: run it in the ingest
+        worker process (ONNX Runtime models; falls back to this process when it cannot start).
         """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self.fast is not None:
+            if worker:
+                try:
+                    return self._ingest_worker().encode(list(texts), batch_size)
+                except Exception as exc:
+                    logger.warning("ingest worker unavailable (%s: %s); encoding here", type(exc).__name__, exc)
+                    self.close_worker()
             return self.fast.encode(list(texts), batch=min(batch_size, 64))
         model = self.model
         import torch

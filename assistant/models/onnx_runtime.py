@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -173,7 +174,7 @@ def export_graph(
     bert.load_state_dict(
         {k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in state.items() if k in own}, strict=False
     )
-    bert.eval()
+    bert.train(False)  # inference mode (no dropout)
 
     class Graph(torch.nn.Module):
         def __init__(self) -> None:
@@ -189,7 +190,7 @@ def export_graph(
             ).last_hidden_state
             return self.head(h) if kind == "reader" else h
 
-    graph = Graph().eval()
+    graph = Graph().train(False)
     if kind == "reader" and not head:
         raise ValueError("a reader needs qa_head.weight and qa_head.bias")
     dummy = torch.ones(2, 16, dtype=torch.long)
@@ -273,9 +274,73 @@ def ensure_graph(
     return path, settings
 
 
-def session(path: Path, threads: int = 1):
+#: The word embeddings (30522 × 384 floats, 47 MB) are the same in the encoder's and the reader's
+#: graphs (a reader tunes encoder layers, not embeddings): both sessions read them from one array.
+WORD_EMBEDDINGS = "bert.embeddings.word_embeddings.weight"
+_shared: dict[str, tuple] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_word_embeddings(base_folder: Path):
+    """One OrtValue of the base model's word embeddings per process (kept alive here)."""
+    key = str(Path(base_folder).resolve())
+    with _shared_lock:
+        if key not in _shared:
+            import onnxruntime as ort
+            from safetensors import safe_open
+
+            with safe_open(str(Path(base_folder) / "model.safetensors"), framework="numpy") as f:
+                name = next(k for k in f.keys() if k.removeprefix("bert.") == "embeddings.word_embeddings.weight")
+                array = np.ascontiguousarray(f.get_tensor(name), dtype=np.float32)
+            _shared[key] = (array, ort.OrtValue.ortvalue_from_numpy(array))
+        return _shared[key][1]
+
+
+def _tunes_embeddings(tuned_path: Path | None) -> bool:
+    if tuned_path is None:
+        return False
+    from safetensors import safe_open
+
+    with safe_open(str(tuned_path), framework="numpy") as f:
+        return any(k.removeprefix("bert.").startswith("embeddings.") for k in f.keys())
+
+
+def load_graph(
+    kind: str,
+    base_folder: Path,
+    base_sha256: str,
+    tuned_path: Path | None = None,
+    quant: str | None = None,
+    threads: int = 1,
+):
+    """``(session, settings)`` of a cached graph, exported first when missing or damaged.
+
+    The graph's sha256 is checked in a second thread while ONNX Runtime builds the session (both
+    mostly run outside the GIL), and the session is used only once the check passed."""
+    quant = quant or quantisation(kind)
+    tuned_sha = _sha256_path(Path(tuned_path)) if tuned_path is not None else ""
+    settings = export_settings(kind, base_sha256, tuned_sha, quant)
+    path = cache_path(settings)
+    shared = {} if _tunes_embeddings(tuned_path) else {WORD_EMBEDDINGS: shared_word_embeddings(base_folder)}
+    if path.exists() and path.with_suffix(".json").exists():
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            check = pool.submit(_verified, path, settings)
+            try:
+                sess = session(path, threads, shared)
+            except Exception:  # a damaged graph may not even parse
+                sess = None
+            if check.result() and sess is not None:
+                return sess, settings
+    path, settings = ensure_graph(kind, base_folder, base_sha256, tuned_path, quant)
+    return session(path, threads, shared), settings
+
+
+def session(path: Path, threads: int = 1, initializers: dict | None = None):
     """An InferenceSession of a graph file: ``threads`` intra-op threads that sleep when idle.
-    (Read by ONNX Runtime from the path: from bytes it held a second copy of the weights.)"""
+    (Read by ONNX Runtime from the path: from bytes it held a second copy of the weights.)
+    ``initializers``: name → OrtValue used instead of the graph's own copy (shared weights)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -287,6 +352,10 @@ def session(path: Path, threads: int = 1):
     # Spinning workers steal the cores from everything else on a small shared machine.
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    # The arena is kept: without it a server's RSS grew by 100 MB over 300 questions (freed activation
+    # buffers fragment the heap), with it growth stops once the largest pass has been seen.
+    for name, value in (initializers or {}).items():
+        opts.add_initializer(name, value)
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
@@ -333,8 +402,8 @@ class OnnxBert:
         if (folder / "sentence_bert_config.json").exists():
             st_config = json.loads((folder / "sentence_bert_config.json").read_text())
         max_len = int(st_config.get("max_seq_length") or config.get("max_position_embeddings", 512))
-        path, info = ensure_graph("encoder", folder, base_sha256, quant=quant)
-        return cls(session(path, threads), load_tokenizer(folder, max_len), max_len, int(config["hidden_size"]), info)
+        sess, info = load_graph("encoder", folder, base_sha256, quant=quant, threads=threads)
+        return cls(sess, load_tokenizer(folder, max_len), max_len, int(config["hidden_size"]), info)
 
     def run(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray | None = None) -> np.ndarray:
         """(batch, seq) int64 arrays → the graph's output (hidden states or start/end logits), float32."""

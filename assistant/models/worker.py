@@ -79,8 +79,18 @@ class EncodeWorker:
             self.close()
             raise RuntimeError(f"ingest worker failed to start: {ready.get('error')}")
 
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Unit-length embeddings of ``texts`` (as :meth:`OnnxBert.encode`)."""
+        with self._lock:
+            _write_msg(self.proc.stdin, {"op": "encode", "batch": int(batch_size), "texts": list(texts)})
+            reply = _read_msg(self.proc.stdout)
+            if not reply.get("ok"):
+                raise RuntimeError(f"ingest worker: {reply.get('error')}")
+            return _read_array(self.proc.stdout)
+
     def encode_chunks(self, articles, batch_size: int = 32) -> list[tuple[np.ndarray, np.ndarray]]:
         request = {
+            "op": "encode_chunks",
             "batch": int(batch_size),
             "articles": [
                 [text, [list(s) for s in sents], [list(c) for c in chunks]] for text, sents, chunks in articles
@@ -133,6 +143,12 @@ def _serve(model_path: str, sha: str, threads: int, nice: int) -> None:
         except EOFError:
             return
         try:
+            if req.get("op") == "encode":
+                vecs = enc.encode(req["texts"], int(req.get("batch", 64)))
+                _write_msg(out, {"ok": True})
+                _write_array(out, vecs)
+                out.flush()
+                continue
             arts = [(t, [tuple(x) for x in s], [tuple(x) for x in c]) for t, s, c in req["articles"]]
             result = enc.encode_chunks(arts, int(req.get("batch", 32)))
         except Exception as exc:
