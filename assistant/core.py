@@ -316,14 +316,19 @@ class Assistant:
         """Who wrote it / when / which outlet: the header field of the article the question is about.
 
         The article is the best retrieved one that covers the question's topic words ("the article
-        about Abkhazia"); with no topic words, the best hit of the (conversation-aware) search."""
+        about Abkhazia"), or a follow-up's (the words the conversation search borrowed); with no
+        topic at all it is the only article, and with several it asks which one."""
         chunks = index.store.chunks([h.chunk_id for h in hits])
         order: list[str] = []
         for h in hits:
             c = chunks.get(h.chunk_id)
             if c is not None and c.article_id not in order:
                 order.append(c.article_id)
-        topic = topic_terms(text)
+        topic = topic_terms(text) or topic_terms(query)  # a follow-up: the conversation's topic
+        several = index.store.count("articles") > 1
+        if not topic and several:
+            notes.append("several articles are indexed: name the one you mean (e.g. “the article about …”)")
+            return Answer(NOT_FOUND, True, 0.0, [], text, query, None, {}, notes)
         meta = index.store.article_meta(order)
         chosen = None
         for aid in order:
@@ -341,7 +346,7 @@ class Assistant:
             notes.append(f"“{title or chosen}” has no {what} in its header")
             return Answer(NOT_FOUND, True, 0.0, [], text, query, None, {}, notes)
         # Sure when the question names the article's topic or the index holds one article.
-        confidence = 0.95 if topic or len(order) == 1 or index.store.count("articles") == 1 else 0.8
+        confidence = 0.95 if topic_terms(text) or not several else 0.8  # named, or the only article
         cite = Citation(chosen, title, source, date, 0, len(found.quote), found.quote, confidence, author, found.field)
         return Answer(found.quote, False, confidence, [cite], text, query, found.span, {}, notes)
 

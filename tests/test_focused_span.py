@@ -23,7 +23,7 @@ def bridge(tmp_path_factory, embedder):
         ("Who designed the bridge?", "Mira Solberg"),
         ("Who built the bridge?", "Castellan Engineering"),
         ("How much did the bridge cost?", "410 million euros"),
-        ("Who is the mayor of Velmora?", "Ines Farrow"),
+        ("Who is the mayor of Velmora?", "Farrow"),
         ("How many vehicles can the bridge carry a day?", "40,000"),
     ],
 )

@@ -25,9 +25,10 @@ def reader() -> Reader:
 def test_shipped_reader_is_small_and_records_its_base_model(reader):
     from assistant.models.embedding import bundled_model_path, sha256_file
 
-    assert READER_FILE.stat().st_size < 20e6
+    assert READER_FILE.stat().st_size < 24e6  # six float16 layers and the head
     assert reader.meta["base_sha256"] == sha256_file(bundled_model_path() / "model.safetensors")
-    assert reader.meta["holdout_fold"] is None  # the shipped reader is trained on every tuning article
+    # trained on SQuAD v1.1 train and one SQuAD 2.0 fold; the v1.1 tuning file is never trained on
+    assert reader.meta["v2_train_fold"] in (0, 1) and reader.meta["train_questions"] > 10_000
 
 
 def test_reader_finds_factoid_spans(reader):
@@ -115,8 +116,8 @@ def _torch_logits(reader_file, question: str, passage: str, tok, cls_id: int, se
 
 
 def test_onnx_reader_matches_torch(reader):
-    """The ONNX graph (bundled base + the shipped file's tuned upper layers, freeze=2) equals torch."""
-    assert reader.meta["freeze"] == 2
+    """The ONNX graph (bundled base + the shipped file's tuned layers) equals torch."""
+    assert reader.meta["freeze"] in (0, 2)
     ids, types, want = _torch_logits(READER_FILE, "Where were the talks held?", PASSAGE, reader.bert.tokenizer,
                                      reader.cls_id, reader.sep_id)  # fmt: skip
     got = reader.logits(ids, np.ones_like(ids), types)[0]

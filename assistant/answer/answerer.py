@@ -89,6 +89,7 @@ CONF_FEATURES = (
     "bm25_norm_top",
     "reader_sent",
     "reader_top",
+    "type_missing",
 )
 READER_SCALE = 10.0  # reader span-minus-null scores are divided by this (typical range ±10)
 _NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|without|n't|cannot|fail(?:ed|s)?)\b|n't\b", re.I)
