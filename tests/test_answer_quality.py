@@ -2,7 +2,6 @@
 confidence that means something, and a fitted model that loads without scikit-learn."""
 
 import json
-import math
 import subprocess
 import sys
 
