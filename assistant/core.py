@@ -280,6 +280,12 @@ class Assistant:
         timings["answer"] = time.perf_counter() - t
         threshold = self.answerer.threshold if self.answerer.threshold is not None else self.settings.abstain_threshold
         abstained = best is None or confidence < threshold
+        if best is not None and best.features.get("type_missing") and not abstained:
+            # "How many …?" / "When …?" answered by a sentence with no number or date: nothing in
+            # the articles says it, whatever the other evidence (a rule, not a fitted weight).
+            abstained = True
+            confidence = min(confidence, threshold / 2)
+            notes.append("the best passage has no number or date, which the question asks for")
         citations = []
         used_chunks: set[int] = set()
         meta = index.store.article_meta(list({c.sentence.article_id for c in cands[:20]}))

@@ -224,8 +224,8 @@ def test_every_character_of_over_long_sentences_is_citable(tmp_path):
     a = Assistant(idx, HashEmbedder())
     ans = a.ask("Who keeps the harbour of Brisk 5?")
     assert ans.citations and ans.citations[0].article_id == "long"
-    c = ans.citations[0]
-    assert text[c.start : c.end] == c.quote and "Brisk 5" in c.quote and len(c.quote) < 200
+    assert all(text[c.start : c.end] == c.quote and len(c.quote) < 200 for c in ans.citations if c.article_id == "long")
+    assert any("Brisk 5" in c.quote for c in ans.citations)  # the clause that says it is found and cited
 
 
 @pytest.mark.slow

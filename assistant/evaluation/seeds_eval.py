@@ -154,6 +154,9 @@ def evaluate(assistant, items: list[EvalItem]) -> dict:
             row["candidate_correct"] = matches(ans.text if not ans.abstained else top_quote, item.answers)
             c = ans.citations[0] if ans.citations else None
             row["citation_correct"] = c is not None and c.article_id == item.article_id and c.field == item.field
+            if item.standalone:
+                alone = assistant.ask(item.standalone)
+                row["standalone_correct"] = (not alone.abstained) and matches(alone.text, item.answers)
         else:
             if item.article_id not in texts:
                 texts[item.article_id] = assistant.index.store.article_text(item.article_id)
