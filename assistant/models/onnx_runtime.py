@@ -128,12 +128,10 @@ def _verified(path: Path, settings: dict) -> bool:
     return ok
 
 
-def _sha256_path(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+def _sha256_path(path: Path) -> str:
+    from .embedding import sha256_file  # one sha256 helper for the package
+
+    return sha256_file(path, chunk=1 << 22)
 
 
 def _base_state(folder: Path) -> dict[str, np.ndarray]:
