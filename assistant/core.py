@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .answer.answerer import ExtractiveAnswerer
 from .answer.metadata import covers_topic, field_answer, metadata_field, topic_terms
-from .answer.question import analyse
+from .answer.question import NUMBER, analyse
 from .answer.reader import load_reader
 from .errors import AssistantError, EmptyQuestionError, IndexMismatchError
 from .ingest.pipeline import IngestReport, check_encoder, ingest_articles, ingest_paths
@@ -34,6 +34,11 @@ from .storage.index import Index
 from .terms import content_terms, words
 
 NOT_FOUND = "I couldn't find this in the articles."
+_NUMBERISH = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds?|"
+    r"thousands?|millions?|billions?|dozens?|several|few|many|half|once|twice|single|double|no)\b",
+    re.I,
+)
 logger = logging.getLogger(__name__)
 
 
@@ -280,12 +285,17 @@ class Assistant:
         timings["answer"] = time.perf_counter() - t
         threshold = self.answerer.threshold if self.answerer.threshold is not None else self.settings.abstain_threshold
         abstained = best is None or confidence < threshold
-        if best is not None and best.features.get("type_missing") and not abstained:
-            # "How many …?" / "When …?" answered by a sentence with no number or date: nothing in
-            # the articles says it, whatever the other evidence (a rule, not a fitted weight).
+        if (
+            best is not None
+            and not abstained
+            and info_answer.answer_type == NUMBER
+            and not _NUMBERISH.search(best.sentence.text)
+        ):
+            # "How many …?" answered by a sentence without any number: nothing in the articles says
+            # it, whatever the other evidence (a rule, not a fitted weight).
             abstained = True
             confidence = min(confidence, threshold / 2)
-            notes.append("the best passage has no number or date, which the question asks for")
+            notes.append("the best passage has no number, which the question asks for")
         citations = []
         used_chunks: set[int] = set()
         meta = index.store.article_meta(list({c.sentence.article_id for c in cands[:20]}))
