@@ -939,6 +939,17 @@ def test_cleanup_never_deletes_user_folders_that_look_like_generations(hash_inde
     check_consistent(Index.load(hash_index))
 
 
+def test_an_empty_build_folder_left_by_a_kill_before_its_marker_is_cleaned(hash_index):
+    """A SIGKILL between creating a build folder and marking it leaves it empty: removed (nothing
+    to lose), while a look-alike holding anything stays."""
+    (hash_index / "gen-000050.tmp-4242").mkdir()
+    (hash_index / "gen-000051.tmp-4243").mkdir()
+    (hash_index / "gen-000051.tmp-4243" / "mine.txt").write_text("my own file")
+    ingest_articles(hash_index, town_articles("e1x", 1), HashEmbedder())
+    assert not (hash_index / "gen-000050.tmp-4242").exists()
+    assert (hash_index / "gen-000051.tmp-4243" / "mine.txt").read_text() == "my own file"
+
+
 def test_an_index_from_before_markers_is_still_cleaned(hash_index):
     from assistant.storage.generations import GEN_MARKER, INDEX_MARKER
 

@@ -370,7 +370,11 @@ class IndexDir:
         for entry in self.path.iterdir():
             if entry.name in (".lock", INDEX_MARKER):
                 continue
-            if _TMP.match(entry.name) and entry.is_dir() and (entry / GEN_MARKER).is_file():
+            if (
+                _TMP.match(entry.name)
+                and entry.is_dir()
+                and ((entry / GEN_MARKER).is_file() or not any(entry.iterdir()))
+            ):
                 continue
             return False
         return True
@@ -437,6 +441,8 @@ class IndexDir:
             return False
         if (p / GEN_MARKER).is_file():
             return True
+        if _TMP.match(p.name) and not any(p.iterdir()):
+            return True  # an ingest killed between making its folder and marking it: empty, nothing to lose
         if not _GEN.match(p.name):
             return False
         try:
