@@ -475,6 +475,25 @@ class IndexDir:
                     continue  # never remove something newer than CURRENT
                 if not tmp and in_use(p):
                     continue  # a running assistant still answers from it
-                shutil.rmtree(p, ignore_errors=True)
+                _remove_generation(p)
             elif p.name.startswith("CURRENT.tmp-") and p.is_file() and not p.is_symlink():
                 p.unlink(missing_ok=True)
+
+
+def _remove_generation(p: Path) -> None:
+    """Delete a generation folder with what identifies it as ours (the marker, the manifest) last:
+    an ingest killed half-way through deleting it leaves a folder the next cleanup still knows."""
+    last = (MANIFEST, GEN_MARKER)
+    for child in list(p.iterdir()):
+        if child.name in last:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+    for name in last:
+        (p / name).unlink(missing_ok=True)
+    try:
+        p.rmdir()
+    except OSError:
+        shutil.rmtree(p, ignore_errors=True)
