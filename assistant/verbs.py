@@ -16,14 +16,23 @@ import argparse
 from collections.abc import Callable
 
 # name -> (help, add_arguments(parser), run(args) -> exit code)
-COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
+Registry = dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]]
+COMMANDS: Registry = {}
 
 
-def command(name: str, help: str):
-    """Decorator: register ``run(args)`` as a verb; the function's ``arguments`` attribute adds flags."""
+def registrar(table: Registry):
+    """A decorator factory that records ``run(args)`` under a name in ``table``; the function's
+    ``arguments`` attribute, if any, adds its flags."""
 
-    def wrap(run):
-        COMMANDS[name] = (help, getattr(run, "arguments", lambda p: None), run)
-        return run
+    def register(name: str, help: str):
+        def wrap(run):
+            table[name] = (help, getattr(run, "arguments", lambda p: None), run)
+            return run
 
-    return wrap
+        return wrap
+
+    return register
+
+
+#: Decorator: register ``run(args)`` as a verb of the ``assistant`` command.
+command = registrar(COMMANDS)

@@ -155,17 +155,12 @@ def test_a_session_in_chromium(chat_url, browser, tmp_path):
 
 
 def _files_to_upload(folder: Path) -> list[Path]:
-    import docx
 
-    from .test_readers import BRIDGE_PAGES, make_pdf
+    from .test_readers import BRIDGE_PAGES, make_notice_docx, make_pdf
 
     pdf = make_pdf(folder / "harbor-report.pdf", BRIDGE_PAGES)
     word = folder / "tunnel-notice.docx"
-    d = docx.Document()
-    d.add_heading("Tunnel notice", 0)
-    d.add_paragraph("By Mira Castell")
-    d.add_paragraph("The river tunnel of Velmora closes for repairs on June 9, the transport office said.")
-    d.save(str(word))
+    make_notice_docx(word)
     tokyo = folder / "東京.txt"
     tokyo.write_text("Tokyo harbor\n\nThe Tokyo harbor ferry carries 900 passengers a day.\n", encoding="utf-8")
     empty = folder / "empty.md"

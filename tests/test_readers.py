@@ -87,6 +87,18 @@ def test_missing_path_and_empty_file_warn(tmp_path):
 
 
 # --- PDF and Word files -------------------------------------------------------------------------
+def make_notice_docx(path):
+    """A Word file with a title, a byline and one fact (python-docx)."""
+    import docx
+
+    d = docx.Document()
+    d.add_heading("Tunnel notice", 0)
+    d.add_paragraph("By Mira Castell")
+    d.add_paragraph("The river tunnel of Velmora closes for repairs on June 9, the transport office said.")
+    d.save(str(path))
+    return path
+
+
 def make_pdf(path, pages, title=""):
     """A PDF with a text layer: ``pages`` is a list of pages, each a list of paragraphs (fpdf2)."""
     from fpdf import FPDF

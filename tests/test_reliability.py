@@ -939,6 +939,17 @@ def test_cleanup_never_deletes_user_folders_that_look_like_generations(hash_inde
     check_consistent(Index.load(hash_index))
 
 
+def test_a_folder_holding_only_a_readme_becomes_an_index_and_keeps_it(tmp_path):
+    """The project's own ``index/`` holds a README.md: the first ingest (``./run.sh``) uses it."""
+    folder = tmp_path / "index"
+    folder.mkdir()
+    (folder / "README.md").write_text("The index lives here.\n")
+    ingest_articles(folder, town_articles("r1x", 1), HashEmbedder())
+    ingest_articles(folder, town_articles("r2x", 1), HashEmbedder())
+    check_consistent(Index.load(folder))
+    assert (folder / "README.md").read_text() == "The index lives here.\n"
+
+
 def test_an_empty_build_folder_left_by_a_kill_before_its_marker_is_cleaned(hash_index):
     """A SIGKILL between creating a build folder and marking it leaves it empty: removed (nothing
     to lose), while a look-alike holding anything stays."""

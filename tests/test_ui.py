@@ -345,20 +345,15 @@ def test_chat_follow_ups_answer_like_questions_only_history(seeds_assistant):
 
 
 def test_pdf_and_docx_uploads_cite_pages_and_keep_bylines(app, client, tmp_path):
-    import docx
     from gradio_client import handle_file
 
     from assistant.chat.render import answer_html
 
-    from .test_readers import BRIDGE_PAGES, make_pdf
+    from .test_readers import BRIDGE_PAGES, make_notice_docx, make_pdf
 
     pdf = make_pdf(tmp_path / "harbor-report.pdf", BRIDGE_PAGES)
     word = tmp_path / "tunnel-notice.docx"
-    d = docx.Document()
-    d.add_heading("Tunnel notice", 0)
-    d.add_paragraph("By Mira Castell")
-    d.add_paragraph("The river tunnel of Velmora closes for repairs on June 9, the transport office said.")
-    d.save(str(word))
+    make_notice_docx(word)
     scan = tmp_path / "scan.pdf"
     from fpdf import FPDF
 

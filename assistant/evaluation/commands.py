@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from collections.abc import Callable
 from pathlib import Path
 
-from ..verbs import command
+from ..verbs import Registry, command, registrar
 
 BENCH_MODULES = (
     "assistant.evaluation.bench_squad",
@@ -20,17 +19,9 @@ BENCH_MODULES = (
     "assistant.evaluation.perf",
     "assistant.evaluation.bench_grown",
 )
-BENCHES: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
-
-
-def benchmark(name: str, help: str):
-    """Decorator: register ``run(args)`` as ``assistant bench NAME``."""
-
-    def wrap(run):
-        BENCHES[name] = (help, getattr(run, "arguments", lambda p: None), run)
-        return run
-
-    return wrap
+BENCHES: Registry = {}
+#: Decorator: register ``run(args)`` as ``assistant bench NAME``.
+benchmark = registrar(BENCHES)
 
 
 def _load() -> None:

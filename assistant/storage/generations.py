@@ -50,6 +50,9 @@ GEN_MARKER = ".assistant-generation"
 MAX_MANIFEST_BYTES = 16 * 2**20
 REQUIRED_FILES = ("store.sqlite", "dense.faiss", "lexical/ids.npy")
 _GEN = re.compile(r"^gen-(\d{6,})$")
+#: Files that only describe a folder (the project's own ``index/README.md``): an index may be made beside them;
+#: cleanup never touches them.
+_FOLDER_NOTES = ("README.md", "README", "README.txt", ".gitkeep", ".gitignore")
 _TMP = re.compile(r"^gen-(\d{6,})\.tmp-\d+$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -368,7 +371,7 @@ class IndexDir:
         if (self.path / INDEX_MARKER).is_file() or os.path.lexists(self.path / "CURRENT"):
             return True
         for entry in self.path.iterdir():
-            if entry.name in (".lock", INDEX_MARKER):
+            if entry.name in (".lock", INDEX_MARKER) or (entry.name in _FOLDER_NOTES and entry.is_file()):
                 continue
             if (
                 _TMP.match(entry.name)
