@@ -132,3 +132,17 @@ def test_ingest_past_the_pq_threshold_publishes_and_updates_a_pq_index(tmp_path,
     idx = Index.load(index)
     assert idx.store.article("t3") is None
     assert idx.dense.kind.startswith("ivfpq") and len(idx.dense) == idx.store.count("chunks")
+
+
+def test_pq_index_retrains_from_its_vectors_when_it_grows_4x(tmp_path):
+    vecs = _clustered(36_000, seed=3)
+    ids = np.arange(36_000, dtype=np.int64) + 1
+    idx = DenseIndex.build(ids[:3000], vecs[:3000], flat_max=500, pq_min=2000)
+    idx.save(tmp_path / "dense.faiss")
+    idx = DenseIndex.load(tmp_path / "dense.faiss")
+    before = idx.kind
+    idx.add(ids[3000:], vecs[3000:])
+    assert idx.optimise(flat_max=500, pq_min=2000) and idx.kind != before and idx.kind.startswith("ivfpq")
+    assert _recall_at_10(idx, ids, vecs, _clustered(40, seed=4)) >= 0.9
+    idx.save(tmp_path / "dense.faiss")
+    assert len(DenseIndex.load(tmp_path / "dense.faiss")) == 36_000

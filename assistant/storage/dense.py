@@ -32,6 +32,7 @@ Example::
 from __future__ import annotations
 
 import math
+import mmap
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -88,8 +89,19 @@ class ExactVectors:
         self.ids = np.zeros(0, np.int64) if ids is None else ids
         self.vecs = np.zeros((0, dim), np.float16) if vecs is None else vecs
         self.removed = np.zeros(0, np.int64)  # saved rows no longer held (sorted)
-        self.new_ids = np.zeros(0, np.int64)  # added since the save (sorted)
-        self.new_vecs = np.zeros((0, dim), np.float16)
+        self._parts: list[tuple[np.ndarray, np.ndarray]] = []  # added since the save, in order
+        self._new = (np.zeros(0, np.int64), np.zeros((0, dim), np.float16))
+
+    @property
+    def new(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids sorted, float16 vectors) added since the save; the last vector given for an id wins."""
+        if self._parts:
+            ids = np.concatenate([self._new[0]] + [p[0] for p in self._parts])
+            vecs = np.concatenate([self._new[1]] + [p[1] for p in self._parts])
+            _, last = np.unique(ids[::-1], return_index=True)
+            keep = len(ids) - 1 - last
+            self._new, self._parts = (ids[keep], vecs[keep]), []
+        return self._new
 
     @classmethod
     def open(cls, path: Path, dim: int) -> ExactVectors:
@@ -103,10 +115,13 @@ class ExactVectors:
         for arr, p in ((ids, ids_path), (vecs, vec_path)):
             if arr.offset + arr.nbytes != p.stat().st_size:
                 raise ValueError(f"{p.name}: its header does not match its size")
+        mapped = getattr(vecs, "_mmap", None)
+        if mapped is not None and hasattr(mmap, "MADV_RANDOM"):
+            mapped.madvise(mmap.MADV_RANDOM)  # a query reads a few hundred scattered rows: no read-ahead
         return cls(dim, ids, vecs)
 
     def __len__(self) -> int:
-        return len(self.ids) - len(self.removed) + len(self.new_ids)
+        return len(self.ids) - len(self.removed) + len(self.new[0])
 
     def _saved(self, ids: np.ndarray) -> np.ndarray:
         """Which of ``ids`` have a saved row (removed or not)."""
@@ -116,21 +131,16 @@ class ExactVectors:
         return np.asarray(self.ids[pos]) == ids
 
     def add(self, ids: np.ndarray, vecs: np.ndarray) -> None:
-        ids = np.asarray(ids, np.int64)
-        vecs = np.asarray(vecs, np.float16)
-        # The last vector given for an id wins, as a saved row it replaces.
-        all_ids = np.concatenate([self.new_ids, ids])
-        all_vecs = np.concatenate([self.new_vecs, vecs])
-        _, last = np.unique(all_ids[::-1], return_index=True)
-        keep = len(all_ids) - 1 - last
-        self.new_ids, self.new_vecs = all_ids[keep], all_vecs[keep]
-        self.removed = np.union1d(self.removed, ids[self._saved(ids)])
+        ids = np.array(ids, np.int64)
+        self._parts.append((ids, np.array(vecs, np.float16)))
+        self.removed = np.union1d(self.removed, ids[self._saved(ids)])  # a new vector replaces a saved row
 
     def remove(self, ids: Iterable[int]) -> None:
         ids = np.asarray(list(ids), np.int64)
-        if len(self.new_ids):
-            keep = ~np.isin(self.new_ids, ids)
-            self.new_ids, self.new_vecs = self.new_ids[keep], self.new_vecs[keep]
+        new_ids, new_vecs = self.new
+        if len(new_ids):
+            keep = ~np.isin(new_ids, ids)
+            self._new = (new_ids[keep], new_vecs[keep])
         self.removed = np.union1d(self.removed, ids[self._saved(ids)])
 
     def get(self, ids: np.ndarray) -> np.ndarray:
@@ -138,27 +148,30 @@ class ExactVectors:
         ids = np.asarray(ids, np.int64)
         out = np.zeros((len(ids), self.dim), np.float32)
         fresh = np.zeros(len(ids), bool)
-        if len(self.new_ids):
-            pos = np.minimum(np.searchsorted(self.new_ids, ids), len(self.new_ids) - 1)
-            fresh = self.new_ids[pos] == ids
-            out[fresh] = self.new_vecs[pos[fresh]]
-        saved = self._saved(ids) & ~fresh
-        if saved.any():
-            rows = np.searchsorted(self.ids, ids[saved])
-            order = np.argsort(rows)  # read the mapped rows in file order
-            out[np.flatnonzero(saved)[order]] = self.vecs[rows[order]]
+        new_ids, new_vecs = self.new
+        if len(new_ids):
+            pos = np.minimum(np.searchsorted(new_ids, ids), len(new_ids) - 1)
+            fresh = new_ids[pos] == ids
+            out[fresh] = new_vecs[pos[fresh]]
+        if len(self.ids) and not fresh.all():
+            order = np.flatnonzero(~fresh)
+            order = order[np.argsort(ids[order])]  # sorted ids: one pass over the mapped rows, in file order
+            rows = np.minimum(np.searchsorted(self.ids, ids[order]), len(self.ids) - 1)
+            hit = np.asarray(self.ids[rows]) == ids[order]
+            out[order[hit]] = self.vecs[rows[hit]]
         return out
 
     def blocks(self, size: int = BLOCK) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Every (ids, float16 vectors) held, in blocks sorted by id."""
+        new_ids, new_vecs = self.new
         j = 0
         for i in range(0, max(len(self.ids), 1), size):
             a = np.asarray(self.ids[i : i + size])
             last = i + size >= len(self.ids)
-            k = len(self.new_ids) if last else int(np.searchsorted(self.new_ids, a[-1], side="right"))
+            k = len(new_ids) if last else int(np.searchsorted(new_ids, a[-1], side="right"))
             keep = ~np.isin(a, self.removed) if len(self.removed) else np.ones(len(a), bool)
-            ids = np.concatenate([a[keep], self.new_ids[j:k]])
-            vecs = np.concatenate([np.asarray(self.vecs[i : i + size])[keep], self.new_vecs[j:k]])
+            ids = np.concatenate([a[keep], new_ids[j:k]])
+            vecs = np.concatenate([np.asarray(self.vecs[i : i + size])[keep], new_vecs[j:k]])
             j = k
             if len(ids):
                 order = np.argsort(ids, kind="stable")
@@ -398,9 +411,21 @@ class DenseIndex:
         """Switch type or retrain when the size calls for it; True when it rebuilt."""
         if not self.needs_rebuild(flat_max, pq_min):
             return False
-        ids, vecs = self.vectors()
-        new = DenseIndex.build(ids, vecs, flat_max, pq_min)
-        self.index, self.exact = new.index, new.exact
+        flat_max, pq_min = _limits(flat_max, pq_min)
+        if self.exact is not None and len(self) > pq_min:
+            # IVF-PQ retrained for a new size: streamed from the float16 vectors, which stay as they are.
+            n = len(self)
+            step = max(1, n // (max(pq_lists(n), 1024) * TRAIN_PER_LIST))
+            sample = np.concatenate([v[::step] for _, v in self.exact.blocks(max(BLOCK - BLOCK % step, step))]).astype(
+                np.float32
+            )
+            pq = _train_pq(sample, n)
+            _fill(pq, ((ids, v.astype(np.float32)) for ids, v in self.exact.blocks()))
+            self.index = _fast_scan(pq)
+        else:
+            ids, vecs = self.vectors()
+            new = DenseIndex.build(ids, vecs, flat_max, pq_min)
+            self.index, self.exact = new.index, new.exact
         self._tune()
         return True
 
