@@ -51,7 +51,7 @@ NPROBES = (8, 16, 32, 64, 128)
 RERANKS = (0, 50, 100, 200, 400)
 
 
-def real_vectors(data: Path, passages: int, queries: int, cache: Path, seed: int = 19) -> dict:
+def real_vectors(data: Path, passages: int, queries: int, cache: Path, seed: int = 19, embedder=None) -> dict:
     """Embeddings of ``passages`` SQuAD v1.1 train paragraphs and of ``queries`` questions about them
     (seeded samples, the project's encoder), cached in ``cache``, with the paragraphs' texts."""
     doc = json.loads((data / "squad-v1.1" / "train.json").read_text())
@@ -76,7 +76,7 @@ def real_vectors(data: Path, passages: int, queries: int, cache: Path, seed: int
     from ..settings import Settings
 
     settings = Settings.from_env()
-    emb = Embedder.load(settings.model, settings.allow_download)
+    emb = embedder or Embedder.load(settings.model, settings.allow_download)
     t = time.perf_counter()
     out = {
         "passages": emb.encode(texts, batch_size=32).astype(np.float32),
@@ -330,7 +330,9 @@ def run(args: argparse.Namespace) -> int:
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
     log(f"real vectors: {args.passages} paragraphs, {args.limit or args.queries} questions…")
-    real = real_vectors(args.data, args.passages, 400, CACHE)
+    cache = getattr(args, "embed_cache", None) or CACHE
+    embed_q = max(args.queries, min(400, args.passages))  # questions embedded (and cached); the first are used
+    real = real_vectors(args.data, args.passages, embed_q, cache, embedder=getattr(args, "embedder", None))
     base, queries = real["passages"], real["queries"][: args.limit or args.queries]
     real["questions"] = real["questions"][: len(queries)]
     rows = []
@@ -342,7 +344,7 @@ def run(args: argparse.Namespace) -> int:
             t = time.perf_counter()
             np.save(truth_path, exact_top(base, n, args.seed, queries))
             log(f"  {n:,}: ground truth in {time.perf_counter() - t:.0f} s")
-        truth = np.load(truth_path)
+        truth = np.load(truth_path, allow_pickle=False)
         row: dict = {"chunks": n}
         jobs = [("ivfpq", f"row-pq{args.pq_m}-{tag}.json", bench_pq, (args.pq_m,))]
         if n in ivf_sizes:
