@@ -47,9 +47,9 @@ PQ_MIN = 500_000
 #: Sub-quantisers of 4 bits each (``PQ_M``/2 bytes of code per vector).
 PQ_M = 96
 #: Fraction of an IVF-PQ index's lists probed per query (at least ``MIN_NPROBE``).
-PQ_NPROBE_FRACTION = 1 / 16
+PQ_NPROBE_FRACTION = 1 / 32
 #: Candidates of the PQ search re-scored exactly from the vectors on disk (0: none).
-RERANK = 200
+RERANK = 1000
 #: Fraction of the inverted lists probed per query (at least ``MIN_NPROBE``).
 NPROBE_FRACTION = 1 / 64
 MIN_NPROBE = 16
