@@ -134,13 +134,6 @@ def _evict(path: Path) -> None:
         os.close(fd)
 
 
-def _rss_file() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("RssFile:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
 def measure_search(dense, queries: np.ndarray, truth: np.ndarray, cold: Path | None = None) -> dict:
     """p50/p95 (ms) and recall@10 of single queries through :meth:`DenseIndex.search` (k=10)."""
     for q in queries[:10]:
@@ -204,9 +197,7 @@ def bench_pq(
             sweep.append({"nprobe": nprobe, "rerank": rerank, **r})
             log(f"  {n:,}: nprobe {nprobe} rerank {rerank}: {r}")
     dense.nprobe, dense.rerank = default_nprobe, default_rerank
-    before = _rss_file()
     warm = measure_search(dense, queries, truth)
-    touched = _rss_file() - before
     cold = measure_search(dense, queries, truth, cold=vec_path)
     return {
         "index": dense.kind,
@@ -218,7 +209,6 @@ def bench_pq(
         "rss_bytes_per_vector": round(rss / n, 1),
         "disk_bytes_per_vector": round((path.stat().st_size + dir_bytes(ids_path) + dir_bytes(vec_path)) / n, 1),
         "rerank_file_bytes_per_vector": round(dir_bytes(vec_path) / n, 1),
-        "page_cache_touched_bytes": touched,
         "search_ms": warm["ms"],
         "recall_at_10": warm["recall_at_10"],
         "cold_search_ms": cold["ms"],
