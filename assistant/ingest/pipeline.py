@@ -252,7 +252,7 @@ def ingest_articles(
             t = time.perf_counter()
             next_id = writer.next_chunk_id
             counts = writer.finish(report.removed + report.updated, origins, final.name)
-            report.timings["segment"] = time.perf_counter() - t
+            report.timings["finish"] = time.perf_counter() - t
             fields = {
                 "model": {
                     "name": embedder.spec.name,
