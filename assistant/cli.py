@@ -132,7 +132,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         f"model      {data['model'].get('name')} (dim {data['model'].get('dim')}, sha256 {str(data['model'].get('weights_sha256'))[:12]}…)"
     )
     print(f"contents   {c.get('articles')} articles, {c.get('chunks')} chunks, {c.get('sentences')} sentences")
-    print(f"on disk    {data['bytes_on_disk'] / 1e6:.2f} MB")
+    print(f"on disk    {data['bytes_on_disk'] / 1e6:.2f} MB in {len(data['segments']) or 1} segment(s)")
     for a in data["articles"][: args.limit]:
         print(f"  {a['id']}  {a['title']}  {a['date']}")
     if len(data["articles"]) > args.limit:

@@ -73,6 +73,116 @@ def synthetic_articles(n: int, prefix: str, seed: int, vocab: int = 30_000) -> l
     return out
 
 
+def _lexicon(vocab: int = 30_000) -> np.ndarray:
+    letters = np.array(list("bcdfghklmnprstvz")), np.array(list("aeiou"))
+    rng = np.random.default_rng(7)
+    return np.array(
+        [
+            "".join(rng.choice(letters[0]) + rng.choice(letters[1]) for _ in range(int(rng.integers(2, 5))))
+            for _ in range(vocab)
+        ]
+    )
+
+
+def write_base_segment(index: Path, chunks: int, seed: int = 0, batch: int = 5000, log=print) -> dict:
+    """A one-segment base index of about ``chunks`` synthetic chunks written directly (format 2):
+    articles of ``SENTENCES`` sentences, a chunk per pair of neighbouring sentences, random unit
+    vectors, and BM25 postings made from the generated words with the stemmer applied to the
+    lexicon once (what :meth:`Postings.build` gives for these texts, without tokenising 10⁸ words)."""
+    from assistant.ingest.pipeline import PER_SENTENCE, chunking_settings, encoder_record, publish_segment
+    from assistant.settings import Settings
+    from assistant.storage.dense import DenseIndex
+    from assistant.storage.generations import IndexDir
+    from assistant.storage.lexical import Postings
+    from assistant.storage.segments import DENSE_FILE, LEXICAL_DIR, STORE_FILE, segment_name, write_record
+    from assistant.storage.store import Store
+    from assistant.terms import content_terms
+
+    emb = RandomEmbedder()
+    lexicon = _lexicon()
+    vocab = 30_000
+    weights = 1.0 / np.arange(1, vocab + 1)
+    weights /= weights.sum()
+    terms: dict[str, int] = {}
+    stem_of = np.array(
+        [
+            terms.setdefault(t, len(terms)) if (t := content_terms(w)) and len(t) == 1 and (t := t[0]) else -1
+            for w in lexicon
+        ]
+    )
+    folder = IndexDir(index)
+    lock = folder.lock()
+    try:
+        tmp, final = folder.new_generation()
+        name = segment_name(final.name)
+        seg = tmp / name
+        seg.mkdir()
+        store = Store(seg / STORE_FILE, first_chunk_id=1)
+        rng = np.random.default_rng(seed)
+        n_articles = max(1, chunks // (SENTENCES - 1))
+        all_ids, doc_terms, articles = [], [], {}
+        vecs = np.empty((n_articles * (SENTENCES - 1), emb.dim), dtype=np.float32)
+        t = time.perf_counter()
+        for a0 in range(0, n_articles, batch):
+            n = min(batch, n_articles - a0)
+            draws = rng.choice(vocab, size=(n, SENTENCES, WORDS), p=weights)
+            svecs = emb.encode(["x"] * (n * SENTENCES)).reshape(n, SENTENCES, emb.dim)
+            for i in range(n):
+                title = f"Dispatch b{a0 + i}"
+                sents = [" ".join(lexicon[row]).capitalize() + "." for row in draws[i]]
+                text = " ".join(sents)
+                spans, pos = [], 0
+                for sent in sents:
+                    spans.append((pos, pos + len(sent)))
+                    pos += len(sent) + 1
+                chunk_spans = [(spans[k][0], spans[k + 1][1]) for k in range(SENTENCES - 1)]
+                art = Article(f"b{a0 + i}", title, text, "bench://", content_hash=content_hash(title, text))
+                ids = store.add_article(art, chunk_spans, spans, svecs[i])
+                articles[art.id] = art.content_hash
+                cv = svecs[i][:-1] + svecs[i][1:]
+                vecs[len(all_ids) : len(all_ids) + len(ids)] = cv / np.linalg.norm(cv, axis=1, keepdims=True)
+                all_ids += ids
+                head = np.array([terms.setdefault(x, len(terms)) for x in content_terms(title)], dtype=np.int64)
+                for k in range(SENTENCES - 1):
+                    body = stem_of[draws[i, k : k + 2].ravel()]
+                    doc_terms.append(np.concatenate([head, body[body >= 0]]))
+            store.commit()
+            log(f"base: {a0 + n}/{n_articles} articles written, {time.perf_counter() - t:.0f}s")
+        counts = {k: store.count(k) for k in ("articles", "chunks", "sentences")}
+        next_id = store.next_chunk_id
+        store.close()
+        ids = np.asarray(all_ids, dtype=np.int64)
+        lengths = np.array([len(d) for d in doc_terms], dtype=np.int32)
+        flat = np.concatenate(doc_terms)
+        del doc_terms
+        row_of = np.repeat(np.arange(len(ids), dtype=np.int64), lengths)
+        keys, tfs = np.unique(flat * len(ids) + row_of, return_counts=True)
+        del flat, row_of
+        term_of = keys // len(ids)
+        df = np.bincount(term_of, minlength=len(terms))
+        names = [t for t, d in zip(sorted(terms, key=terms.__getitem__), df) if d]  # words never drawn go
+        indptr = np.zeros(len(names) + 1, dtype=np.int64)
+        np.cumsum(df[df > 0], out=indptr[1:])
+        Postings(ids, lengths, names, indptr, (keys % len(ids)).astype(np.int32), tfs.astype(np.int32)).save(
+            seg / LEXICAL_DIR
+        )
+        del keys, tfs, term_of
+        log(f"base: postings written, {time.perf_counter() - t:.0f}s")
+        DenseIndex.build(ids, vecs).save(seg / DENSE_FILE)
+        del vecs
+        log(f"base: vectors written, {time.perf_counter() - t:.0f}s")
+        write_record(seg, articles, {}, [])
+        fields = {
+            "model": {"name": emb.spec.name, "weights_sha256": emb.spec.weights_sha256, "dim": emb.dim},
+            "encoder": encoder_record(emb, PER_SENTENCE),
+            "chunking": chunking_settings(Settings.from_env()),
+        }
+        publish_segment(folder, tmp, final, None, {}, name, counts, next_id, fields)
+    finally:
+        lock.release()
+    return counts
+
+
 def disk_bytes(path: Path) -> int:
     """Bytes allocated to the files and folders under ``path``, each inode once (hard links shared)."""
     seen, total = set(), 0
@@ -90,12 +200,19 @@ def clone(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, copy_function=os.link, ignore=shutil.ignore_patterns(".lock"))
 
 
-def build_base(index: Path, chunks: int, batch_chunks: int = 200_000, log=print) -> dict:
-    """The cached base index of about ``chunks`` chunks, ingested ``batch_chunks`` at a time."""
+def build_base(index: Path, chunks: int, batch_chunks: int = 200_000, direct: bool = False, log=print) -> dict:
+    """The cached base index of about ``chunks`` chunks, ingested ``batch_chunks`` at a time (or,
+    with ``direct``, written as one segment by :func:`write_base_segment`)."""
     info = index / "bench.json"
     if info.exists() and json.loads(info.read_text()).get("chunks_asked") == chunks:
         return json.loads(info.read_text())
     shutil.rmtree(index, ignore_errors=True)
+    if direct:
+        t = time.perf_counter()
+        counts = write_base_segment(index / "base", chunks, log=log)
+        out = {"chunks_asked": chunks, "counts": counts, "build_s": round(time.perf_counter() - t, 1), "direct": True}
+        info.write_text(json.dumps(out))
+        return out
     per_article = SENTENCES - 1  # chunks an article makes (measured: 500 articles, 4,500 chunks)
     n_articles = max(1, chunks // per_article)
     step = max(1, batch_chunks // per_article)
@@ -113,6 +230,33 @@ def build_base(index: Path, chunks: int, batch_chunks: int = 200_000, log=print)
     return out
 
 
+def measure_queries(index_dir: Path, n: int = 30) -> dict:
+    """Median milliseconds of a BM25 and a FAISS search (top 100) on an index, and its segments."""
+    from assistant.storage.index import Index
+
+    idx = Index.load(index_dir, verify=False)
+    try:
+        rng = np.random.default_rng(5)
+        words = synthetic_articles(3, "q-", seed=99)
+        queries = [" ".join(rng.choice(a.text.split(), 6)) for a in words for _ in range(n // 3 + 1)][:n]
+        emb = RandomEmbedder()
+        bm25, dense = [], []
+        for q in queries:
+            t = time.perf_counter()
+            idx.lexical.search(q, 100)
+            bm25.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            idx.dense.search(emb.encode_query(q), 100)
+            dense.append(time.perf_counter() - t)
+        return {
+            "segments": len(idx.manifest.get("segments", [None])),
+            "bm25_ms": round(1000 * float(np.median(bm25)), 2),
+            "dense_ms": round(1000 * float(np.median(dense)), 2),
+        }
+    finally:
+        idx.close()
+
+
 def measure_add(index: Path, n: int, log=print) -> dict:
     """Add ``n`` new articles to a clone of the base: seconds without embedding, disk growth."""
     run_dir = index / "run"
@@ -125,6 +269,7 @@ def measure_add(index: Path, n: int, log=print) -> dict:
     report = ingest_articles(run_dir, new, emb)
     total = time.perf_counter() - t
     growth = disk_bytes(run_dir) - before
+    queries = measure_queries(run_dir)
     fresh = index / "fresh"
     shutil.rmtree(fresh, ignore_errors=True)
     ingest_articles(fresh, new, emb)
@@ -142,6 +287,7 @@ def measure_add(index: Path, n: int, log=print) -> dict:
         "added_data_bytes": added,
         "growth_over_added": round(growth / max(added, 1), 2),
         "timings": {k: round(v, 3) for k, v in report.timings.items()},
+        "queries_after": queries,
     }
     log(json.dumps(row))
     return row
@@ -149,8 +295,8 @@ def measure_add(index: Path, n: int, log=print) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     index = Path(args.index or f"/tmp/bench-add-{args.chunks}")
-    base = build_base(index, args.chunks)
-    report = {"base": base, "add": measure_add(index, args.add)}
+    base = build_base(index, args.chunks, direct=args.direct)
+    report = {"base": base, "queries_base": measure_queries(index / "base"), "add": measure_add(index, args.add)}
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(report, indent=1))
@@ -167,6 +313,9 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunks", type=int, default=100_000, help="size of the base index (built once, cached)")
     p.add_argument("--add", type=int, default=10, help="articles to add")
     p.add_argument("--index", type=Path, help="folder for the cached base (default /tmp/bench-add-CHUNKS)")
+    p.add_argument(
+        "--direct", action="store_true", help="write the base as one segment directly (fast; needs index format 2)"
+    )
 
 
 run.arguments = _arguments  # type: ignore[attr-defined]

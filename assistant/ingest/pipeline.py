@@ -1,5 +1,10 @@
 """Incremental ingest: read articles, chunk and embed what is new or changed, publish atomically.
 
+An ingest writes one new segment (:class:`~assistant.storage.segments.SegmentWriter`) holding the
+new and changed articles and the ids it deletes, then :func:`publish_segment` (the publish path of
+every ingest engine) links the live generation's segments into the new generation, merges the newest
+segments when they have grown, and switches ``CURRENT``. :func:`compact_index` merges them all.
+
 Example::
 
     from assistant.models.embedding import Embedder

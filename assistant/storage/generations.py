@@ -17,8 +17,9 @@ segments, its tombstones), and *hard-links* the files of the segments it keeps f
 generation into its own folder (same inodes: nothing is copied). So every generation folder is
 complete on its own, and the file system frees a segment's data only when the last generation
 linking it is removed: garbage collection never deletes a segment a kept generation uses.
-A merge (automatic for the newest segments, ``assistant compact`` for all) writes one segment in
-place of several. A format-1 generation (``store.sqlite``, ``dense.faiss``, ``lexical/`` in the
+A published segment file is never opened for writing again (SQLite's caution about databases with
+several names concerns journals of writers), and a merge (automatic for the newest segments,
+``assistant compact`` for all) writes one new segment in place of several. A format-1 generation (``store.sqlite``, ``dense.faiss``, ``lexical/`` in the
 generation folder itself) still loads; its first ingest links it in as segment ``seg-000000``.
 
 Every generation folder an ingest creates holds a ``.assistant-generation`` marker: garbage

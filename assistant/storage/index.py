@@ -99,6 +99,7 @@ class Index:
             "model": m.get("model"),
             "chunking": m.get("chunking"),
             "counts": m.get("counts"),
+            "segments": [s["name"] for s in m.get("segments", [])],
             # What the manifest lists (its files were checked against these sizes when loaded).
             "bytes_on_disk": sum(int(f["size"]) for f in m.get("files", {}).values()) + _size(gen / "manifest.json"),
         }

@@ -1,4 +1,4 @@
-"""The article/chunk/sentence store: one SQLite file per index generation.
+"""The article/chunk/sentence store: one SQLite file per segment of an index generation.
 
 Chunk and sentence text is not duplicated: it is ``article.text[start:end]``.
 Sentence embeddings (float16) are kept beside each sentence for the answerer.
