@@ -142,7 +142,7 @@ def write_base_segment(index: Path, chunks: int, seed: int = 0, batch: int = 500
                 cv = svecs[i][:-1] + svecs[i][1:]
                 vecs[len(all_ids) : len(all_ids) + len(ids)] = cv / np.linalg.norm(cv, axis=1, keepdims=True)
                 all_ids += ids
-                head = np.array([terms.setdefault(x, len(terms)) for x in content_terms(title)], dtype=np.int64)
+                head = np.array([terms.setdefault(x, len(terms)) for x in content_terms(title)], dtype=np.int32)
                 for k in range(SENTENCES - 1):
                     body = stem_of[draws[i, k : k + 2].ravel()]
                     doc_terms.append(np.concatenate([head, body[body >= 0]]))
@@ -152,25 +152,27 @@ def write_base_segment(index: Path, chunks: int, seed: int = 0, batch: int = 500
         next_id = store.next_chunk_id
         store.close()
         ids = np.asarray(all_ids, dtype=np.int64)
+        del all_ids
+        DenseIndex.build(ids, vecs).save(seg / DENSE_FILE)
+        del vecs  # before the postings: the two never share memory
+        log(f"base: vectors written, {time.perf_counter() - t:.0f}s")
         lengths = np.array([len(d) for d in doc_terms], dtype=np.int32)
-        flat = np.concatenate(doc_terms)
+        keys = np.concatenate(doc_terms).astype(np.int64)
         del doc_terms
-        row_of = np.repeat(np.arange(len(ids), dtype=np.int64), lengths)
-        keys, tfs = np.unique(flat * len(ids) + row_of, return_counts=True)
-        del flat, row_of
-        term_of = keys // len(ids)
-        df = np.bincount(term_of, minlength=len(terms))
+        keys *= len(ids)
+        keys += np.repeat(np.arange(len(ids), dtype=np.int64), lengths)
+        keys.sort()
+        first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        tfs = np.diff(np.r_[first, len(keys)]).astype(np.int32)
+        keys = keys[first]
+        df = np.bincount(keys // len(ids), minlength=len(terms))
         names = [t for t, d in zip(sorted(terms, key=terms.__getitem__), df) if d]  # words never drawn go
         indptr = np.zeros(len(names) + 1, dtype=np.int64)
         np.cumsum(df[df > 0], out=indptr[1:])
-        Postings(ids, lengths, names, indptr, (keys % len(ids)).astype(np.int32), tfs.astype(np.int32)).save(
-            seg / LEXICAL_DIR
-        )
-        del keys, tfs, term_of
+        rows = (keys % len(ids)).astype(np.int32)
+        del keys
+        Postings(ids, lengths, names, indptr, rows, tfs).save(seg / LEXICAL_DIR)
         log(f"base: postings written, {time.perf_counter() - t:.0f}s")
-        DenseIndex.build(ids, vecs).save(seg / DENSE_FILE)
-        del vecs
-        log(f"base: vectors written, {time.perf_counter() - t:.0f}s")
         write_record(seg, articles, {}, [])
         fields = {
             "model": {"name": emb.spec.name, "weights_sha256": emb.spec.weights_sha256, "dim": emb.dim},

@@ -370,39 +370,54 @@ class SegmentedLexical:
     document count, document frequencies and mean length of the live chunks, so a chunk's score
     is bit-for-bit what one bm25s index of the same chunks gives (tests/test_segments.py).
 
-    Rows are the segments' rows one after the other (chunk-id order); rows of deleted chunks
-    (``dead`` masks) score 0 and count nowhere. Same query methods as :class:`LexicalIndex`."""
+    The per-posting scores are computed once when the snapshot is loaded (O(postings), like
+    reading bm25s's precomputed matrix); a query then only adds them up. Rows are the segments'
+    rows one after the other (chunk-id order); rows of deleted chunks (``dead`` masks) score 0 and
+    count nowhere. Same query methods as :class:`LexicalIndex`."""
 
-    def __init__(self, parts: list[tuple[Postings, np.ndarray | None]]) -> None:
-        self.parts = [(p, d if d is not None and d.any() else None) for p, d in parts]
-        self.offsets = np.cumsum([0] + [len(p) for p, _ in self.parts])
-        self.ids = np.concatenate([p.ids for p, _ in self.parts]) if self.parts else np.zeros(0, np.int64)
-        self.n = sum(len(p) - (0 if d is None else int(d.sum())) for p, d in self.parts)
+    def __init__(self, parts: list[tuple[Postings, np.ndarray | None]], block: int = 1 << 22) -> None:
+        parts = [(p, d if d is not None and d.any() else None) for p, d in parts]
+        self.offsets = np.cumsum([0] + [len(p) for p, _ in parts])
+        self.ids = np.concatenate([p.ids for p, _ in parts]) if parts else np.zeros(0, np.int64)
+        self.n = sum(len(p) - (0 if d is None else int(d.sum())) for p, d in parts)
         total = sum(
             int(p.lengths.sum(dtype=np.int64)) - (0 if d is None else int(p.lengths[d].sum(dtype=np.int64)))
-            for p, d in self.parts
+            for p, d in parts
         )
         # As numpy's mean of the lengths: the exact integer sum (in float64) over the count.
         self.avg_len = np.float64(total) / self.n if self.n else np.float64(1.0)
         self._df: dict[str, int] = {}
+        for post, dead in parts:
+            counts = np.diff(post.indptr)
+            if dead is not None and len(post.rows):
+                c = np.concatenate([[0], np.cumsum(dead[post.rows], dtype=np.int64)])
+                counts = counts - (c[post.indptr[1:]] - c[post.indptr[:-1]])
+            for t, k in zip(post.terms, counts.tolist()):
+                self._df[t] = self._df.get(t, 0) + k
+        idf: dict[str, np.float32] = {}
+        for t, df in self._df.items():
+            if df > 0:
+                idf[t] = np.float32(math.log(1 + (self.n - df + 0.5) / (df + 0.5)))
+        self.parts: list[tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]] = []
+        for post, dead in parts:
+            term_idf = np.array([idf.get(t, 0.0) for t in post.terms], dtype=np.float32)
+            per_posting = np.repeat(term_idf, np.diff(post.indptr))
+            scores = np.empty(len(post.rows), dtype=np.float32)
+            for a in range(0, len(post.rows), block):
+                rows, tf = post.rows[a : a + block], post.tfs[a : a + block].astype(np.float32)
+                # The operations and dtypes of bm25s (_score_tfc_robertson × idf, stored as float32).
+                tfc = tf / (K1 * ((1 - B) + B * post.lengths[rows] / self.avg_len) + tf)
+                scores[a : a + block] = per_posting[a : a + block] * tfc
+            if dead is not None:
+                scores[dead[post.rows]] = 0.0
+            self.parts.append((post.vocab, post.indptr, post.rows, scores))
 
     def __len__(self) -> int:
         return int(self.n)
 
     def df(self, term: str) -> int:
         """Live chunks holding ``term``."""
-        hit = self._df.get(term)
-        if hit is None:
-            hit = 0
-            for post, dead in self.parts:
-                span = post.span(term)
-                if span:
-                    rows = post.rows[span[0] : span[1]]
-                    hit += len(rows) - (0 if dead is None else int(dead[rows].sum()))
-            if len(self._df) > 100_000:
-                self._df.clear()
-            self._df[term] = hit
-        return hit
+        return self._df.get(term, 0)
 
     def idf(self, term: str) -> float:
         """As :meth:`LexicalIndex.idf`, over the live chunks."""
@@ -416,20 +431,11 @@ class SegmentedLexical:
             return None
         out = np.zeros(len(self.ids), dtype=np.float32)
         for t in terms:
-            df = self.df(t)
-            idf = np.float32(math.log(1 + (self.n - df + 0.5) / (df + 0.5)))
-            for (post, dead), off in zip(self.parts, self.offsets):
-                span = post.span(t)
-                if not span:
-                    continue
-                rows = post.rows[span[0] : span[1]]
-                tf = post.tfs[span[0] : span[1]].astype(np.float32)
-                # The operations and dtypes of bm25s (_score_tfc_robertson × idf, stored as float32).
-                tfc = tf / (K1 * ((1 - B) + B * post.lengths[rows] / self.avg_len) + tf)
-                vals = (idf * tfc).astype(np.float32)
-                if dead is not None:
-                    vals[dead[rows]] = 0.0
-                out[off + rows] += vals
+            for (vocab, indptr, rows, scores), off in zip(self.parts, self.offsets):
+                i = vocab.get(t)
+                if i is not None and indptr[i + 1] > indptr[i]:
+                    a, b = int(indptr[i]), int(indptr[i + 1])
+                    np.add.at(out, rows[a:b] if off == 0 else rows[a:b] + off, scores[a:b])
         return out
 
     search = LexicalIndex.search
