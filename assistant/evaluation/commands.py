@@ -19,6 +19,7 @@ BENCH_MODULES = (
     "assistant.evaluation.perf",
     "assistant.evaluation.bench_grown",
     "assistant.evaluation.bench_scale",
+    "assistant.evaluation.bench_generations",
 )
 BENCHES: Registry = {}
 #: Decorator: register ``run(args)`` as ``assistant bench NAME``.
@@ -52,4 +53,4 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 _bench.arguments = _arguments  # type: ignore[attr-defined]
-command("bench", "public benchmarks and performance (squad, squad2, doc2dial, scifact, perf, scale)")(_bench)
+command("bench", "public benchmarks and performance (squad, squad2, doc2dial, scifact, perf, scale, add)")(_bench)
