@@ -6,6 +6,8 @@ forced low so a few thousand vectors exercise it; speed and recall at 10M are me
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -124,7 +126,8 @@ def test_ingest_past_the_pq_threshold_publishes_and_updates_a_pq_index(tmp_path,
     ingest_articles(index, town_articles("t", 40), emb)
     idx = Index.load(index)
     assert idx.dense.kind.startswith("ivfpq") and len(idx.dense) == idx.store.count("chunks")
-    assert {"dense.vectors.npy", "dense.ids.npy"} <= set(idx.manifest["files"])
+    names = {Path(f).name for f in idx.manifest["files"]}  # the segment's files (seg-NNNNNN/dense.*)
+    assert {"dense.vectors.npy", "dense.ids.npy"} <= names
     a = Assistant(idx, emb, Settings.from_env(index_dir=index, reader="none"))
     assert any("Brisk t1 is kept by" in c.quote for c in a.ask("Who keeps the harbour of Brisk t1?").citations)
     ingest_articles(index, town_articles("u", 5), emb)
