@@ -202,9 +202,9 @@ def test_conversation_tools_formats_and_the_shelf_in_chromium(chat_url, browser,
                  }
                }).observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
         )
-        box.fill("What did he say about visas?")
+        box.fill("Which ties did he say were restored?")
         box.press("Enter")
-        expect(page.locator("#aa-chat")).to_contain_text("What did he say about visas?", timeout=WAIT)
+        expect(page.locator("#aa-chat")).to_contain_text("Which ties did he say were restored?", timeout=WAIT)
         page.screenshot(path=str(ARTIFACTS / "chat-working.png"))
         expect(msgs).to_have_count(2, timeout=WAIT)
         assert page.evaluate("window.__sawPending")
@@ -212,7 +212,7 @@ def test_conversation_tools_formats_and_the_shelf_in_chromium(chat_url, browser,
         expect(box).to_be_editable(timeout=WAIT)
         expect(page.locator("#aa-chat .aa-pending")).to_have_count(0)
         follow = msgs.nth(1)
-        expect(follow).to_contain_text("visas")
+        expect(follow).to_contain_text("trade ties")
 
         # 3. The search line is folded; the citation marker opens its citation; copy puts the answer on the clipboard.
         searched = follow.locator("details.aa-searched")
@@ -232,7 +232,7 @@ def test_conversation_tools_formats_and_the_shelf_in_chromium(chat_url, browser,
         # 4. Sources: one group per answer, newest first; weak passages dimmed.
         groups = page.locator("#aa-sources .aa-group")
         expect(groups).to_have_count(2)
-        expect(groups.first).to_contain_text("What did he say about visas?")
+        expect(groups.first).to_contain_text("Which ties did he say were restored?")
         weak = page.locator("#aa-sources .aa-card.aa-weak")
         assert weak.count() >= 1  # the 0.01-0.1 passages behind these answers
         assert float(weak.first.evaluate("e => getComputedStyle(e).opacity")) < 0.9
@@ -244,7 +244,7 @@ def test_conversation_tools_formats_and_the_shelf_in_chromium(chat_url, browser,
         with page.expect_download(timeout=WAIT) as download:
             page.click("#aa-export")
         markdown = Path(download.value.path()).read_text(encoding="utf-8")
-        assert "## 1. Who is Gregory Karasin?" in markdown and "## 2. What did he say about visas?" in markdown
+        assert "## 1. Who is Gregory Karasin?" in markdown and "## 2. Which ties did he say were restored?" in markdown
         assert SEED_ID in markdown and "> " in markdown
 
         # 6. A reload keeps the conversation (browser storage).

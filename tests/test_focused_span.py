@@ -49,12 +49,7 @@ def test_header_questions_on_a_markdown_article(bridge):
     [
         "Who is the president of Denmark?",
         "How many people live in Velmora?",
-        pytest.param(
-            "What is the capital of Velmora?",
-            marks=pytest.mark.xfail(
-                reason="known miss: answered from the mayor's sentence (eval/README.md)", strict=False
-            ),
-        ),
+        "What is the capital of Velmora?",  # answered from the mayor's sentence until reader stage 2
     ],
 )
 def test_near_misses_on_the_article_abstain(bridge, question):

@@ -549,11 +549,11 @@ def test_conversation_export_sources_grouping_and_folded_search(seeds_assistant)
 
     chat = ChatApp(seeds_assistant)
     turns: list = []
-    for q in ("Who is Gregory Karasin?", "What did he say about visas?", "What is the capital of Peru?", "  "):
+    for q in ("Who is Gregory Karasin?", "Which ties did he say were restored?", "What is the capital of Peru?", "  "):
         _, _, turns, _ = chat.respond(q, [], turns) if q.strip() else ("", [], turns, "")
     assert [t["question"] for t in turns] == [
         "Who is Gregory Karasin?",
-        "What did he say about visas?",
+        "Which ties did he say were restored?",
         "What is the capital of Peru?",
     ]
     messages = chat.chat_messages(turns)
@@ -573,8 +573,8 @@ def test_conversation_export_sources_grouping_and_folded_search(seeds_assistant)
     folded = searched_html(Answer.from_dict(follow))
     assert folded.startswith("<details") and "Karasin" in folded and "<summary>" in folded
     md = open(chat.export(turns), encoding="utf-8").read()
-    assert md.startswith("# Conversation") and "## 2. What did he say about visas?" in md
-    assert "visas" in md and SEED_ID in md and "> " in md and "Not found in the articles" in md
+    assert md.startswith("# Conversation") and "## 2. Which ties did he say were restored?" in md
+    assert "trade ties" in md and SEED_ID in md and "> " in md and "Not found in the articles" in md
     # a stored conversation round-trips (what the browser keeps) and junk in storage is ignored
     junk = [{"junk": 1}, 5, {"question": "q", "answer": {"citations": [{"start": "x"}]}}]
     junk.append({"question": "q", "answer": {"text": "t", "confidence": "high"}})
