@@ -18,6 +18,7 @@ BENCH_MODULES = (
     "assistant.evaluation.bench_scifact",
     "assistant.evaluation.perf",
     "assistant.evaluation.bench_grown",
+    "assistant.evaluation.bench_ingest_engines",
 )
 BENCHES: Registry = {}
 #: Decorator: register ``run(args)`` as ``assistant bench NAME``.
@@ -51,4 +52,4 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 _bench.arguments = _arguments  # type: ignore[attr-defined]
-command("bench", "public benchmarks and performance (squad, squad2, doc2dial, scifact, perf)")(_bench)
+command("bench", "public benchmarks and performance (squad, squad2, doc2dial, scifact, perf, ingest-engines)")(_bench)
