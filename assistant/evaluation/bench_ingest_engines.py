@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -89,10 +90,41 @@ def compare_generations(a: Path, b: Path) -> dict:
         ib.close()
 
 
+def cpu_seconds() -> float:
+    """CPU seconds used so far by this process and all its descendants (Ray's processes, the ingest
+    worker), live or reaped: the fair measure on a core shared with other jobs (Linux ``/proc``)."""
+    import resource
+
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        use = resource.getrusage(who)
+        total += use.ru_utime + use.ru_stime
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for d in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{d}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(d)] = int(fields[1])
+        times[int(d)] = sum(int(x) for x in fields[11:15]) / tick  # utime, stime, cutime, cstime
+    me = os.getpid()
+
+    def descends(pid: int) -> bool:
+        while pid in parents and pid not in (me, 0, 1):
+            pid = parents[pid]
+        return pid == me
+
+    # A live descendant's own time, and in cutime/cstime its reaped children's: each second once.
+    return total + sum(t for pid, t in times.items() if pid != me and descends(pid))
+
+
 def _ingest(engine: str, corpus: Path, index: Path, embedder, settings, ray_engine=None) -> dict:
     from ..ingest.pipeline import ingest_articles, ingest_paths
     from ..ingest.readers import read_paths
 
+    cpu = cpu_seconds()
     t = time.perf_counter()
     if ray_engine is None:  # end to end: the Ray engine starts (and stops) its own Ray
         report = ingest_paths(index, [corpus], embedder, settings, engine=engine)
@@ -102,16 +134,19 @@ def _ingest(engine: str, corpus: Path, index: Path, embedder, settings, ray_engi
             index, read.articles, embedder, settings, origins=read.origins, legacy_ids=read.legacy_ids,
             compute=ray_engine.compute,
         )  # fmt: skip
-    wall = time.perf_counter() - t
+    wall, cpu = time.perf_counter() - t, cpu_seconds() - cpu
     n = len(report.added)
     row = {"engine": engine, "passages": n, "chunks": report.chunks_added, "wall_s": round(wall, 2)}
     row["passages_per_s"] = round(n / wall, 2)
+    row["cpu_s"] = round(cpu, 2)
+    row["passages_per_cpu_s"] = round(n / max(cpu, 1e-9), 2)  # = passages/s on a core of its own
     row["timings"] = {k: round(v, 2) for k, v in report.timings.items()}
     if ray_engine is not None:
         st = ray_engine.stats
         row["ray"] = {k: round(v, 2) for k, v in st.items()}
         steady = (st["articles"] - st["first_batch_articles"]) / max(st["steady_s"], 1e-9)
         row["ray_steady_passages_per_s_per_worker"] = round(steady / st["actors"], 2)
+        row["ray_passages_per_encoder_cpu_s"] = round(st["articles"] / max(st["encoder_cpu_s"], 1e-9), 2)
     return row
 
 
@@ -164,18 +199,23 @@ def _summary(rows: list[dict]) -> dict:
     def median(values: list[float]) -> float:
         return round(float(np.median(values)), 2) if values else 0.0
 
-    e2e = {e: median([r["passages_per_s"] for r in rows if r["mode"] == "end-to-end" and r["engine"] == e])
-           for e in ("inprocess", "ray")}  # fmt: skip
-    warm = median([r["passages_per_s"] for r in rows if r["mode"] == "ray running"])
-    per_worker = median([r["ray_steady_passages_per_s_per_worker"] for r in rows if r["mode"] == "ray running"])
-    return {
-        "inprocess_passages_per_s": e2e["inprocess"],
-        "ray_passages_per_s": e2e["ray"],
-        "ray_over_inprocess": round(e2e["ray"] / max(e2e["inprocess"], 1e-9), 3),
-        "ray_running_passages_per_s": warm,
-        "ray_running_over_inprocess": round(warm / max(e2e["inprocess"], 1e-9), 3),
-        "ray_steady_passages_per_s_per_worker": per_worker,
-    }
+    def pick(key: str, mode: str, engine: str) -> float:
+        return median([r[key] for r in rows if r["mode"] == mode and r["engine"] == engine and key in r])
+
+    out: dict[str, float] = {}
+    for key in ("passages_per_s", "passages_per_cpu_s"):
+        base = pick(key, "end-to-end", "inprocess")
+        out[f"inprocess_{key}"] = base
+        out[f"ray_{key}"] = pick(key, "end-to-end", "ray")
+        out[f"ray_running_{key}"] = pick(key, "ray running", "ray")
+        out[f"ray_over_inprocess_{key}"] = round(out[f"ray_{key}"] / max(base, 1e-9), 3)
+        out[f"ray_running_over_inprocess_{key}"] = round(out[f"ray_running_{key}"] / max(base, 1e-9), 3)
+    for key in ("ray_steady_passages_per_s_per_worker", "ray_passages_per_encoder_cpu_s"):
+        out[key] = pick(key, "ray running", "ray")
+    driver = [sum(r["timings"].get(k, 0.0) for k in ("store", "index", "faiss_write", "bm25", "publish"))
+              for r in rows if r["engine"] == "ray"]  # fmt: skip
+    out["driver_passages_per_s"] = round(rows[0]["passages"] / max(median(driver), 1e-9), 1)  # store + publish
+    return out
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:

@@ -53,8 +53,14 @@ BATCH_ARTICLES = 64
 BATCH_FILES = 16
 #: Object store of a local Ray (bytes): small, so a laptop keeps its memory; spills to disk beyond.
 LOCAL_OBJECT_STORE = 1_000_000_000
-#: Environment the workers need to encode as this process does (offline, quantisation, graph cache).
-_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TOKENIZERS_PARALLELISM", "OMP_WAIT_POLICY")
+#: Environment a cluster's workers get from this process, to encode as it does (offline, quantisation).
+_ENV = (
+    "HF_HUB_OFFLINE",
+    "TRANSFORMERS_OFFLINE",
+    "TOKENIZERS_PARALLELISM",
+    "OMP_WAIT_POLICY",
+    "ASSISTANT_ENCODER_QUANT",
+)
 
 
 def require_ray():
@@ -99,8 +105,10 @@ def _chunk_batch(batch: dict[str, np.ndarray], settings: Settings) -> dict[str, 
 class _Encoder:
     """Ray actor: the project's encoder (loaded once per actor), batch of articles → their vectors."""
 
-    def __init__(self, model: str, weights_sha256: str, encoder_info: dict, method: str, batch_size: int) -> None:
-        self.embedder = Embedder.load(model)
+    def __init__(
+        self, model: str, weights_sha256: str, encoder_info: dict, method: str, batch_size: int, allow_download: bool
+    ) -> None:
+        self.embedder = Embedder.load(model, allow_download)
         if self.embedder.spec.weights_sha256 != weights_sha256 or self.embedder.encoder_info != encoder_info:
             raise EngineError(
                 f"a Ray worker's encoder ({self.embedder.spec.weights_sha256[:12]}…, {self.embedder.encoder_info}) "
@@ -109,7 +117,8 @@ class _Encoder:
         self.method = method
         self.batch_size = batch_size
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[bytes]]:
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
+        cpu = time.process_time()
         texts = [str(t) for t in batch["text"]]
         sents = [_spans(s) for s in batch["sents"]]
         chunks = [_spans(c) for c in batch["chunks"]]
@@ -123,7 +132,9 @@ class _Encoder:
                 sv = vecs[offset : offset + len(ss)]
                 offset += len(ss)
                 vectors.append((sv, chunk_vectors(sv, ss, cs)))
+        cpu = (time.process_time() - cpu) / max(1, len(texts))
         return {
+            "cpu_s": [cpu] * len(texts),  # this actor's CPU seconds per article (encoding)
             "sents": list(batch["sents"]),
             "chunks": list(batch["chunks"]),
             "svecs": [np.ascontiguousarray(sv, np.float32).tobytes() for sv, _ in vectors],
@@ -167,14 +178,16 @@ class RayEngine:
         self.workers = workers
         self.progress = progress
         self._owned = False
+        self._saved = (False, True)
         #: Of the last :meth:`compute`: articles, encoder actors, seconds to the first batch (actor
-        #: start-up, model load) and its articles, and seconds from the first batch to the last.
+        #: start-up, model load) and its articles, seconds from the first batch to the last, and the
+        #: actors' CPU seconds in their encoding calls.
         self.stats: dict[str, float] = {}
 
     def __enter__(self) -> RayEngine:
         ray = self.ray
         if not ray.is_initialized():
-            env = {k: v for k, v in os.environ.items() if k in _ENV or k.startswith("ASSISTANT_")}
+            env = {k: v for k, v in os.environ.items() if k in _ENV}
             kw = {"include_dashboard": False, "logging_level": logging.ERROR, "log_to_driver": False}
             try:
                 if self.address:
@@ -188,11 +201,14 @@ class RayEngine:
             self._owned = True
         logging.getLogger("ray.data").setLevel(logging.WARNING if self.progress else logging.ERROR)
         ctx = self.ray.data.DataContext.get_current()
+        self._saved = (ctx.execution_options.preserve_order, ctx.enable_progress_bars)
         ctx.execution_options.preserve_order = True  # the driver stores rows in input order
         ctx.enable_progress_bars = self.progress
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        ctx = self.ray.data.DataContext.get_current()
+        ctx.execution_options.preserve_order, ctx.enable_progress_bars = self._saved
         if self._owned:
             self.ray.shutdown()
             self._owned = False
@@ -240,17 +256,19 @@ class RayEngine:
                 "encoder_info": emb.encoder_info,
                 "method": method,
                 "batch_size": self.settings.batch_size,
+                "allow_download": self.settings.allow_download,
             },
             compute=self.ray.data.ActorPoolStrategy(size=actors),
             batch_size=BATCH_ARTICLES,
             batch_format="numpy",
             udf_modifying_row_count=False,
         )
-        k, first, first_rows = 0, None, 0
+        k, first, first_rows, worker_cpu = 0, None, 0, 0.0
         try:
             for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
                 if first is None:
                     first, first_rows = time.perf_counter(), len(batch["sents"])
+                worker_cpu += float(np.sum(batch["cpu_s"]))
                 group = []
                 for sents, chunks, sv, cv in zip(batch["sents"], batch["chunks"], batch["svecs"], batch["cvecs"]):
                     s, c = _spans(sents), _spans(chunks)
@@ -264,4 +282,5 @@ class RayEngine:
         end = time.perf_counter()
         first = first or end
         self.stats = {"articles": k, "actors": actors, "first_batch_s": first - t0, "first_batch_articles": first_rows}
+        self.stats["encoder_cpu_s"] = worker_cpu  # the actors' CPU time in encoding calls
         self.stats["steady_s"] = end - first  # the rest, while the first batch's actor keeps going
