@@ -108,6 +108,7 @@ def test_ray_engine_publishes_the_same_generation_and_skips_unchanged_articles(t
 
 @needs_ray
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # two ingests of 2,000 paragraphs: 4 min on a free core, 30 on this shared one
 @pytest.mark.skipif(not (DATA / "squad-v1.1" / "dev-tune.json").exists(), reason="needs ../shared/data")
 def test_ray_engine_on_two_thousand_squad_paragraphs(tmp_path, embedder, local_ray):
     corpus = tmp_path / "squad"
