@@ -119,6 +119,17 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0 if report.removed else 1
 
 
+def cmd_compact(args: argparse.Namespace) -> int:
+    from .ingest.pipeline import compact_index
+    from .storage.generations import IndexDir
+
+    settings = _settings(args)
+    report = compact_index(settings.index_dir)
+    n = len(IndexDir(settings.index_dir).read_manifest()["segments"])
+    print(f"{settings.index_dir}: {report.generation}, {n} segment{'s' if n != 1 else ''}")
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from .storage.index import Index
 
@@ -136,7 +147,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         f"model      {data['model'].get('name')} (dim {data['model'].get('dim')}, sha256 {str(data['model'].get('weights_sha256'))[:12]}…)"
     )
     print(f"contents   {c.get('articles')} articles, {c.get('chunks')} chunks, {c.get('sentences')} sentences")
-    print(f"on disk    {data['bytes_on_disk'] / 1e6:.2f} MB")
+    print(f"on disk    {data['bytes_on_disk'] / 1e6:.2f} MB in {len(data['segments']) or 1} segment(s)")
     for a in data["articles"][: args.limit]:
         print(f"  {a['id']}  {a['title']}  {a['date']}")
     if len(data["articles"]) > args.limit:
@@ -174,6 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("ids", nargs="+")
     _common(p)
     p.set_defaults(run=cmd_remove)
+    p = sub.add_parser("compact", help="merge the index's segments into one (drops deleted rows; O(corpus))")
+    _common(p)
+    p.set_defaults(run=cmd_compact)
     p = sub.add_parser("info", help="what is indexed, with which model, and sizes")
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int, default=50, help="articles to list")

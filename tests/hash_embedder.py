@@ -69,20 +69,26 @@ def town_articles(prefix: str, n: int, sentences: int = 6, version: int = 0) -> 
     return out
 
 
-def ingest_child(index_dir: str, articles: list[Article], remove: list[str], ready, pause_at=None, paused=None) -> None:
-    """Body of a crash-test child process: signal ``ready`` (an Event), then ingest.
+def ingest_child(
+    index_dir: str, articles: list[Article], remove: list[str], ready, pause_at=None, paused=None, compact=False
+) -> None:
+    """Body of a crash-test child process: signal ``ready`` (an Event), then ingest (or, with
+    ``compact``, merge every segment into one).
 
     ``pause_at`` stops the child (setting ``paused``) at one step of publishing so the parent can
-    kill it exactly there: "rename" (before the finished generation is renamed into place),
-    "replace" (before ``CURRENT`` is switched) or "replaced" (just after, before cleanup).
-    Only this child process is patched."""
+    kill it exactly there: "link" (while linking the live generation's segments into the new one),
+    "merge" (before segments are merged), "rename" (before the finished generation is renamed into
+    place), "replace" (before ``CURRENT`` is switched), "replaced" (just after, before cleanup) or
+    "collect" (half-way through deleting an old generation). Only this child process is patched."""
     import os
     import time
 
-    from assistant.ingest.pipeline import ingest_articles
+    from assistant.ingest import pipeline
+    from assistant.storage import generations
 
     if pause_at:
-        real_rename, real_replace = os.rename, os.replace
+        real_rename, real_replace, real_link = os.rename, os.replace, os.link
+        real_merge, real_rmtree = pipeline.merge_segments, generations.shutil.rmtree
 
         def hold() -> None:
             paused.set()
@@ -100,7 +106,30 @@ def ingest_child(index_dir: str, articles: list[Article], remove: list[str], rea
             if pause_at == "replaced" and str(dst).endswith("CURRENT"):
                 hold()
 
-        os.rename, os.replace = rename, replace
+        linked = []
+
+        def link(*a, **k):
+            linked.append(1)
+            if pause_at == "link" and len(linked) == 3:
+                hold()
+            return real_link(*a, **k)
+
+        def merge(*a, **k):
+            if pause_at == "merge":
+                hold()
+            return real_merge(*a, **k)
+
+        def rmtree(path, *a, **k):
+            real_rmtree(path, *a, **k)
+            if pause_at == "collect" and ".tmp-" not in str(path) and os.path.basename(path).startswith("seg-"):
+                hold()  # one segment of an old generation gone, the rest still there
+
+        os.rename, os.replace, os.link = rename, replace, link
+        pipeline.merge_segments = merge
+        generations.shutil.rmtree = rmtree
     embedder = HashEmbedder()
     ready.set()
-    ingest_articles(index_dir, articles, embedder, remove=remove)
+    if compact:
+        pipeline.compact_index(index_dir)
+    else:
+        pipeline.ingest_articles(index_dir, articles, embedder, remove=remove)

@@ -75,3 +75,25 @@ def test_grown_smoke_reports_both_collections_and_flips(tmp_path, capsys):
         assert 0.0 <= m["answer_accuracy"] <= 1.0
     assert isinstance(report["flipped"], list)
     assert "decisions flipped" in capsys.readouterr().out
+
+
+def test_scale_smoke(tmp_path, embedder, capsys, monkeypatch):
+    """``assistant bench scale`` end to end on tiny sizes: IVF-PQ with re-ranking, IVFFlat, BM25."""
+    from assistant.evaluation import bench_scale
+    from assistant.evaluation.bench_scale import _run
+
+    monkeypatch.setattr(bench_scale, "NPROBES", (16,))
+    monkeypatch.setattr(bench_scale, "RERANKS", (0, 100))
+
+    args = argparse.Namespace(data=DATA, limit=None, out=tmp_path / "scale.json", sizes="3000", ivf_sizes="3000",
+                              bm25_sizes="3000", passages=30, queries=10, seed=3, workdir=tmp_path / "work",
+                              figure=tmp_path / "scale.png", quiet=True, pq_m=None, embedder=embedder,
+                              embed_cache=tmp_path)  # fmt: skip
+    assert _run(args) == 0
+    (row,) = json.loads(args.out.read_text())["rows"]
+    pq = row["ivfpq"]
+    assert pq["index"].startswith("ivfpq") and pq["memory_bytes_per_vector"] <= 64 + 40  # + the lists' centroids
+    assert 0.5 <= pq["recall_at_10"] <= 1.0 and row["ivfflat"]["recall_at_10"] == 1.0  # 3,000 vectors: exact
+    assert row["bm25"]["search_ms"]["p50"] > 0 and args.figure.stat().st_size > 0
+    assert "ivfpq" in capsys.readouterr().out
+    assert _run(args) == 0  # every part cached: the second run only reports

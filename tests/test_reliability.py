@@ -430,14 +430,19 @@ def _gen(index_dir: Path) -> Path:
     return IndexDir(index_dir).current()
 
 
+def _seg(gen: Path) -> Path:
+    """The newest segment folder of a generation (the only one of a one-ingest index)."""
+    return gen / json.loads((gen / "manifest.json").read_text())["segments"][-1]["name"]
+
+
 @pytest.mark.parametrize(
     "damage, message",
     [
-        (lambda g: _flip_byte(g / "dense.faiss"), "fails its checksum"),
-        (lambda g: _truncate(g / "store.sqlite"), "truncated"),
-        (lambda g: (g / "lexical" / "ids.npy").unlink(), "missing"),
-        (lambda g: (g / "manifest.json").write_text('{"format_version": 1, "files": '), "unreadable"),
-        (lambda g: _flip_byte(next((g / "lexical").glob("*.json"))), "checksum"),
+        (lambda g: _flip_byte(_seg(g) / "dense.faiss"), "fails its checksum"),
+        (lambda g: _truncate(_seg(g) / "store.sqlite"), "truncated"),
+        (lambda g: (_seg(g) / "lexical" / "ids.npy").unlink(), "missing"),
+        (lambda g: (g / "manifest.json").write_text('{"format_version": 2, "files": '), "unreadable"),
+        (lambda g: _flip_byte(_seg(g) / "lexical" / "vocab.json"), "checksum"),
     ],
     ids=["bit-flip", "truncated", "missing", "bad-manifest", "bm25-vocab"],
 )
@@ -458,7 +463,7 @@ def test_dangling_current_pointer_says_how_to_build(hash_index):
 
 
 def test_rebuild_recovers_from_corruption(hash_index):
-    _flip_byte(_gen(hash_index) / "dense.faiss")
+    _flip_byte(_seg(_gen(hash_index)) / "dense.faiss")
     ingest_articles(hash_index, town_articles("a", 12), HashEmbedder(), rebuild=True)
     check_consistent(Index.load(hash_index))
 
@@ -530,10 +535,13 @@ def test_a_pickle_planted_in_the_index_is_refused_not_run(hash_index, tmp_path):
     """Even with matching checksums (an attacker can recompute them) a pickled array is not loaded."""
     marker = tmp_path / "pwned"
     gen = _gen(hash_index)
-    ids_file = gen / "lexical" / "ids.npy"
+    ids_file = _seg(gen) / "lexical" / "ids.npy"
     np.save(ids_file, np.array([_Evil(str(marker))], dtype=object), allow_pickle=True)
     manifest = json.loads((gen / "manifest.json").read_text())
-    manifest["files"]["lexical/ids.npy"] = {"size": ids_file.stat().st_size, "sha256": _sha(ids_file)}
+    manifest["files"][ids_file.relative_to(gen).as_posix()] = {
+        "size": ids_file.stat().st_size,
+        "sha256": _sha(ids_file),
+    }
     (gen / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexCorruptError, match="rebuild"):
         Index.load(hash_index)
@@ -680,7 +688,7 @@ def test_a_corrupt_new_generation_does_not_break_a_running_assistant(hash_index)
     a = Assistant(Index.load(hash_index), HashEmbedder())
     old = a.index.generation
     ingest_articles(hash_index, town_articles("n", 2), HashEmbedder())
-    _flip_byte(_gen(hash_index) / "dense.faiss")
+    _flip_byte(_seg(_gen(hash_index)) / "dense.faiss")  # the new segment (the old ones are shared)
     ans = a.ask("Who keeps the harbour of Arden a0?")
     assert a.index.generation == old and ans.citations
     assert any("could not be loaded" in n and "rebuild" in n for n in ans.notes)
@@ -1113,7 +1121,7 @@ def _disk_full_sqlite(*a, **k):
 @pytest.mark.parametrize(
     "target, fake",
     [
-        ("shutil.copy2", _disk_full_copy),
+        ("os.link", _disk_full_copy),
         ("faiss.write_index", _disk_full_faiss),
         ("assistant.storage.store.Store.commit", _disk_full_sqlite),
         ("numpy.save", _disk_full_copy),
@@ -1291,16 +1299,16 @@ def _rehash(gen: Path, rel: str) -> None:
 
 
 def _set_params(gen: Path, **changes) -> None:
-    p = gen / "lexical" / "params.index.json"
+    p = _seg(gen) / "lexical" / "postings.json"
     params = json.loads(p.read_text())
     params.update(changes)
     p.write_text(json.dumps(params))
-    _rehash(gen, "lexical/params.index.json")
+    _rehash(gen, p.relative_to(gen).as_posix())
 
 
 def _set_ids(gen: Path, array: np.ndarray) -> None:
-    np.save(gen / "lexical" / "ids.npy", array, allow_pickle=False)
-    _rehash(gen, "lexical/ids.npy")
+    np.save(_seg(gen) / "lexical" / "ids.npy", array, allow_pickle=False)
+    _rehash(gen, (_seg(gen) / "lexical" / "ids.npy").relative_to(gen).as_posix())
 
 
 def _set_manifest(gen: Path, **changes) -> None:
@@ -1317,8 +1325,8 @@ def _set_manifest(gen: Path, **changes) -> None:
 @pytest.mark.parametrize(
     "damage",
     [
-        lambda g: _set_params(g, num_docs=10**12),
-        lambda g: _set_params(g, num_docs=-1),
+        lambda g: _set_params(g, documents=10**12),
+        lambda g: _set_params(g, documents=-1),
         lambda g: _set_ids(g, np.arange(24, dtype=np.int64).reshape(2, -1)),
         lambda g: _set_ids(g, np.arange(12, dtype=np.float64)),
         lambda g: _set_ids(g, np.arange(5, dtype=np.int64)),
@@ -1326,8 +1334,8 @@ def _set_manifest(gen: Path, **changes) -> None:
         lambda g: _set_manifest(g, model__dim=7),
         lambda g: _set_manifest(g, files={"store.sqlite": {"size": 1, "sha256": "0" * 64}}),
         lambda g: (
-            (g / "lexical" / "ids.npy").unlink(),
-            os.symlink("/dev/zero", g / "lexical" / "ids.npy"),
+            (_seg(g) / "lexical" / "ids.npy").unlink(),
+            os.symlink("/dev/zero", _seg(g) / "lexical" / "ids.npy"),
         ),
     ],
     ids=[

@@ -18,6 +18,8 @@ BENCH_MODULES = (
     "assistant.evaluation.bench_scifact",
     "assistant.evaluation.perf",
     "assistant.evaluation.bench_grown",
+    "assistant.evaluation.bench_scale",
+    "assistant.evaluation.bench_generations",
     "assistant.evaluation.bench_ingest_engines",
 )
 BENCHES: Registry = {}
@@ -52,4 +54,6 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 _bench.arguments = _arguments  # type: ignore[attr-defined]
-command("bench", "public benchmarks and performance (squad, squad2, doc2dial, scifact, perf, ingest-engines)")(_bench)
+command(
+    "bench", "public benchmarks and performance (squad, squad2, doc2dial, scifact, perf, scale, add, ingest-engines)"
+)(_bench)

@@ -137,9 +137,7 @@ def bench_ingest(articles, embedder, settings: Settings, workdir: Path) -> dict:
     """Whole-pipeline ingest against a bare sentence-transformers ``model.encode(chunk_texts,
     batch_size=32)`` of the same chunk texts, measured before and after it in the same run."""
     from ..ingest.pipeline import ingest_paths
-    from ..storage.generations import IndexDir
-    from ..storage.index import STORE_FILE
-    from ..storage.store import Store
+    from ..storage.index import Index
 
     src = workdir / "corpus.jsonl"
     with src.open("w") as f:
@@ -153,12 +151,12 @@ def bench_ingest(articles, embedder, settings: Settings, workdir: Path) -> dict:
     t = time.perf_counter()
     ingest_paths(index_dir, [src], embedder, settings)
     first_s = time.perf_counter() - t
-    gen = IndexDir(index_dir).current()
-    store = Store(gen / STORE_FILE, readonly=True)
-    rows = store.connect().execute('SELECT article_id, start, "end" FROM chunks ORDER BY id').fetchall()
-    chunk_texts = [store.article_text(aid)[a:b] for aid, a, b in rows]
+    loaded = Index.load(index_dir, verify=False)
+    store = loaded.store
+    chunks = store.chunks(sorted(int(i) for i in loaded.lexical.ids))
+    chunk_texts = [chunks[cid].text for cid in sorted(chunks)]
     sentences = store.count("sentences")
-    store.close()
+    loaded.close()
 
     bare = []
     for _ in range(2):  # once after the pipeline, once before the second pipeline run

@@ -1,5 +1,10 @@
 """Incremental ingest: read articles, chunk and embed what is new or changed, publish atomically.
 
+An ingest writes one new segment (:class:`~assistant.storage.segments.SegmentWriter`) holding the
+new and changed articles and the ids it deletes, then :func:`publish_segment` (the publish path of
+every ingest engine) links the live generation's segments into the new generation, merges the newest
+segments when they have grown, and switches ``CURRENT``. :func:`compact_index` merges them all.
+
 Example::
 
     from assistant.models.embedding import Embedder
@@ -26,9 +31,18 @@ from ..models.embedding import Embedder
 from ..records import Article
 from ..settings import Settings
 from ..storage.dense import DenseIndex
-from ..storage.generations import IndexDir, rebuild_hint
-from ..storage.index import DENSE_FILE, LEXICAL_DIR, STORE_FILE
-from ..storage.lexical import LexicalIndex
+from ..storage.generations import IndexDir, link_file, link_segment, rebuild_hint, resolve_segments
+from ..storage.index import DENSE_FILE, LEXICAL_DIR, STORE_FILE, open_store
+from ..storage.lexical import Postings
+from ..storage.segments import (
+    SegmentWriter,
+    dead_chunk_ids,
+    merge_plan,
+    merge_segments,
+    read_record,
+    segment_name,
+    write_record,
+)
 from ..storage.store import Store
 from .chunking import chunk_sentences, split_long_sentences
 from .readers import origin_hash, read_paths
@@ -209,7 +223,9 @@ def ingest_articles(
         known: dict[str, str] = dict(manifest_old.get("articles", {}))
         known_origins: dict[str, str] = {k: v for k, v in manifest_old.get("origins", {}).items() if k in known}
         if origins:
-            articles = _assign_ids(articles, origins, legacy_ids or {}, known, known_origins, old_gen, report)
+            articles = _assign_ids(
+                articles, origins, legacy_ids or {}, known, known_origins, old_gen, manifest_old, report
+            )
         todo: list[Article] = []
         for art in articles:
             if known.get(art.id) == art.content_hash:
@@ -239,36 +255,35 @@ def ingest_articles(
         except OSError as exc:
             raise write_error(exc, folder.path) from exc
         try:
-            if old_gen:
-                shutil.copy2(old_gen / STORE_FILE, tmp / STORE_FILE)
-                dense = DenseIndex.load(old_gen / DENSE_FILE)
-            else:
-                dense = DenseIndex.create(embedder.dim)
-            store = Store(tmp / STORE_FILE)
+            name = segment_name(final.name)
+            writer = SegmentWriter(tmp / name, embedder.dim, first_chunk_id=next_chunk_id(old_gen, manifest_old))
             for aid in report.removed + report.updated:
-                dense.remove(store.remove_article(aid))
                 known.pop(aid, None)
             report.timings["load"] = time.perf_counter() - t0
             _embed_and_store(
-                todo, store, dense, embedder, settings, report, progress, on_progress, method, compute=compute
+                todo,
+                writer.store,
+                writer.dense,
+                embedder,
+                settings,
+                report,
+                progress,
+                on_progress,
+                method,
+                compute=compute,
             )
             for art in todo:
                 known[art.id] = art.content_hash
-            store.set_meta("generation", final.name)
-            store.commit()
+            old_origins = manifest_old.get("origins", {})
+            written = {a.id for a in todo}
+            origins = {
+                k: v for k, v in known_origins.items() if k in known and (k in written or old_origins.get(k) != v)
+            }
             t = time.perf_counter()
-            dense.optimise()  # exact search while small, IVF once large (see dense_index)
-            report.timings["index"] = report.timings.get("index", 0.0) + time.perf_counter() - t
-            t = time.perf_counter()
-            dense.save(tmp / DENSE_FILE)
-            report.timings["faiss_write"] = time.perf_counter() - t
-            dense = None  # written: its vectors need not share memory with the BM25 build
-            t = time.perf_counter()
-            LexicalIndex.build(store.iter_chunk_texts()).save(tmp / LEXICAL_DIR)
-            report.timings["bm25"] = time.perf_counter() - t
-            counts = {k: store.count(k) for k in ("articles", "chunks", "sentences")}
-            store.close()
-            manifest = {
+            next_id = writer.next_chunk_id
+            counts = writer.finish(report.removed + report.updated, origins, final.name)
+            report.timings["finish"] = time.perf_counter() - t
+            fields = {
                 "model": {
                     "name": embedder.spec.name,
                     "weights_sha256": embedder.spec.weights_sha256,
@@ -276,13 +291,172 @@ def ingest_articles(
                 },
                 "encoder": encoder_record(embedder, method),
                 "chunking": chunking_settings(settings),
-                "counts": counts,
-                "articles": known,
-                "origins": {k: v for k, v in known_origins.items() if k in known},
             }
             t = time.perf_counter()
-            folder.publish(tmp, final, manifest)
+            publish_segment(folder, tmp, final, old_gen, manifest_old, name, counts, next_id, fields, report)
             report.timings["publish"] = time.perf_counter() - t
+            report.generation = final.name
+        except BaseException as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not isinstance(exc, AssistantError) and (err := write_error(exc, folder.path)) is not None:
+                raise err from exc
+            raise
+    finally:
+        lock.release()
+    report.timings["total"] = time.perf_counter() - t0
+    return report
+
+
+def next_chunk_id(gen: Path | None, manifest: dict) -> int:
+    """The first chunk id a new segment of ``gen`` may use (ids are never reused)."""
+    if gen is None:
+        return 1
+    if manifest["format_version"] == 2:
+        return int(manifest["next_chunk_id"])
+    store = Store(gen / STORE_FILE, readonly=True)  # format 1: one store
+    try:
+        return int(store.connect().execute("SELECT COALESCE(MAX(id), 0) + 1 FROM chunks").fetchone()[0])
+    finally:
+        store.close()
+
+
+def _base_segments(tmp: Path, base: Path | None, manifest: dict) -> tuple[list[dict], dict[str, dict]]:
+    """The live generation's segments, linked into ``tmp`` (not copied), and their manifest file
+    entries. A format-1 generation becomes segment ``seg-000000``: its store and vectors are
+    linked, its BM25 postings and article list written once (O(corpus), the first time only)."""
+    if base is None:
+        return [], {}
+    if manifest["format_version"] == 2:
+        linked: dict[str, dict] = {}
+        for seg in manifest["segments"]:
+            linked.update(link_segment(base, tmp, seg["name"], manifest["files"]))
+        return [dict(seg) for seg in manifest["segments"]], linked
+    name = "seg-000000"
+    linked = {}
+    for rel in (STORE_FILE, DENSE_FILE):
+        info = manifest["files"][rel]
+        link_file(base / rel, tmp / name / rel)
+        linked[f"{name}/{rel}"] = info
+    store = Store(tmp / name / STORE_FILE, readonly=True)
+    try:
+        Postings.build(store.iter_chunk_texts()).save(tmp / name / LEXICAL_DIR)
+    finally:
+        store.close()
+    write_record(tmp / name, dict(manifest["articles"]), dict(manifest.get("origins", {})), [])
+    seg = {"name": name, "counts": dict(manifest["counts"]), "dead": []}
+    return [seg], linked
+
+
+def publish_segment(
+    folder: IndexDir,
+    tmp: Path,
+    final: Path,
+    base: Path | None,
+    base_manifest: dict,
+    name: str,
+    counts: dict[str, int],
+    next_id: int,
+    fields: dict,
+    report: IngestReport | None = None,
+    *,
+    merge: bool = True,
+) -> dict:
+    """Publish generation ``final`` = the live generation ``base`` plus the finished segment
+    ``tmp/name`` (written by :class:`SegmentWriter`): the one publish path of every ingest engine.
+
+    The base's segments are hard-linked into ``tmp``; the newest ones are merged when
+    :func:`merge_plan` says so; then the manifest (format 2, live counts) is written and
+    :meth:`IndexDir.publish` makes it durable and switches ``CURRENT``. Call under the writer lock;
+    on an exception the caller removes ``tmp`` (the live generation is untouched). Returns the manifest."""
+    segments, linked = _base_segments(tmp, base, base_manifest)
+    record = read_record(tmp / name)
+    records = [read_record(tmp / s["name"]) for s in segments] + [record]
+    segments.append({"name": name, "counts": counts})
+    _, _, dead = resolve_segments(records)
+    for seg, gone in zip(segments, dead):
+        seg["dead"] = gone
+    start = merge_plan([s["counts"]["chunks"] for s in segments]) if merge else len(segments) - 1
+    if start < len(segments) - 1:
+        t = time.perf_counter()
+        segments, records = _merge_tail(tmp, final.name, segments, records, start, linked)
+        if report is not None:
+            report.timings["merge"] = time.perf_counter() - t
+    articles, _, dead = resolve_segments(records)
+    live = {"articles": len(articles), "chunks": 0, "sentences": 0}
+    for seg, gone in zip(segments, dead):
+        seg["dead"] = gone
+        d_chunks, d_sentences = _dead_counts(tmp / seg["name"], gone)
+        live["chunks"] += seg["counts"]["chunks"] - d_chunks
+        live["sentences"] += seg["counts"]["sentences"] - d_sentences
+    manifest = dict(fields, counts=live, segments=segments, next_chunk_id=next_id)
+    folder.publish(tmp, final, manifest, linked=linked)
+    return manifest
+
+
+def _dead_counts(seg: Path, dead: list[str]) -> tuple[int, int]:
+    if not dead:
+        return 0, 0
+    store = Store(seg / STORE_FILE, readonly=True)
+    try:
+        ids, sentences = dead_chunk_ids(store, dead)
+    finally:
+        store.close()
+    return len(ids), sentences
+
+
+def _merge_tail(
+    tmp: Path, generation: str, segments: list[dict], records: list[dict], start: int, linked: dict[str, dict]
+) -> tuple[list[dict], list[dict]]:
+    """Replace ``segments[start:]`` (in ``tmp``) by one merged segment; returns the new lists."""
+    group, group_records = segments[start:], records[start:]
+    earlier = set()
+    for rec in records[:start]:
+        earlier.update(rec["articles"])
+        earlier.update(rec.get("origins", {}))
+    deletes = sorted({d for rec in group_records for d in rec.get("deletes", ())} & earlier)
+    origins: dict[str, str] = {}
+    for rec in group_records:
+        for d in rec.get("deletes", ()):
+            origins.pop(d, None)
+        origins.update(rec.get("origins", {}))
+    name = segment_name(generation, merged=True)
+    sources = [(tmp / s["name"], s.get("dead", [])) for s in group]
+    counts = merge_segments(sources, tmp / name, deletes, origins)
+    for s in group:
+        shutil.rmtree(tmp / s["name"])
+        for rel in [r for r in linked if r.startswith(s["name"] + "/")]:
+            del linked[rel]
+    return segments[:start] + [{"name": name, "counts": counts}], records[:start] + [read_record(tmp / name)]
+
+
+def compact_index(index_dir: str | Path, lock_wait: float | None = None) -> IngestReport:
+    """Merge every segment of the live generation into one (dropping deleted rows) and publish it:
+    O(corpus), for when many ingests and deletions have piled up (``assistant compact``)."""
+    folder = IndexDir(Path(index_dir))
+    report = IngestReport()
+    t0 = time.perf_counter()
+    lock = folder.lock(wait=lock_wait)
+    try:
+        folder.collect_garbage(keep=2)
+        base = folder.current()
+        manifest = folder.read_manifest(base)
+        if manifest["format_version"] == 2 and len(manifest["segments"]) == 1 and not manifest["segments"][0]["dead"]:
+            report.generation = base.name
+            return report
+        try:
+            tmp, final = folder.new_generation()
+        except OSError as exc:
+            raise write_error(exc, folder.path) from exc
+        try:
+            segments, linked = _base_segments(tmp, base, manifest)
+            records = [read_record(tmp / s["name"]) for s in segments]
+            segments, records = _merge_tail(tmp, final.name, segments, records, 0, linked)
+            fields = {k: manifest[k] for k in ("model", "encoder", "chunking") if k in manifest}
+            out = dict(
+                fields, counts=dict(manifest["counts"]), segments=segments, next_chunk_id=next_chunk_id(base, manifest)
+            )
+            out["segments"][0]["dead"] = []
+            folder.publish(tmp, final, out, linked=linked)
             report.generation = final.name
         except BaseException as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -340,6 +514,7 @@ def _assign_ids(
     known: dict[str, str],
     known_origins: dict[str, str],
     old_gen: Path | None,
+    old_manifest: dict,
     report: IngestReport,
 ) -> list[Article]:
     """Final ids of articles read from files, so that no file silently replaces another one's
@@ -348,7 +523,7 @@ def _assign_ids(
     asked = {a.id for a in articles if a.id in origins and a.id in known and a.id not in known_origins}
     asked |= {legacy_ids[a.id] for a in articles if a.id in legacy_ids and legacy_ids[a.id] in known}
     if old_gen is not None and asked:
-        store = Store(old_gen / STORE_FILE, readonly=True)
+        store = open_store(old_gen, old_manifest)
         try:
             old_sources = {k: v[3] for k, v in store.article_meta(sorted(asked)).items()}
         finally:

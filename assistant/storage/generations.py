@@ -1,19 +1,33 @@
-"""The index folder on disk: numbered generations, a manifest with checksums, atomic publish.
+"""The index folder on disk: numbered generations of shared segments, manifests with checksums,
+atomic publish.
 
 Layout::
 
     index/
       CURRENT            name of the live generation (replaced atomically)
-      gen-000003/        manifest.json, store.sqlite, dense.faiss, lexical/
+      gen-000007/        manifest.json (format 2: the segments, live counts, per-file checksums)
+        seg-000003/      a segment: store.sqlite, dense.faiss, lexical/ (BM25 postings), segment.json
+        seg-000007/      (segment.json: its articles, their files, and the article ids it deletes)
       .lock              held by the one ingest that may write
       .assistant-index   marks the folder as an index (an ingest refuses other non-empty folders)
+
+A **segment** is written once and never changed. A generation is a list of segments: an ingest
+writes only a new segment holding what it adds or changes (and the ids it deletes from earlier
+segments, its tombstones), and *hard-links* the files of the segments it keeps from the live
+generation into its own folder (same inodes: nothing is copied). So every generation folder is
+complete on its own, and the file system frees a segment's data only when the last generation
+linking it is removed: garbage collection never deletes a segment a kept generation uses.
+A published segment file is never opened for writing again (SQLite's caution about databases with
+several names concerns journals of writers), and a merge (automatic for the newest segments,
+``assistant compact`` for all) writes one new segment in place of several. A format-1 generation (``store.sqlite``, ``dense.faiss``, ``lexical/`` in the
+generation folder itself) still loads; its first ingest links it in as segment ``seg-000000``.
 
 Every generation folder an ingest creates holds a ``.assistant-generation`` marker: garbage
 collection removes only folders carrying it (or, for indexes from before markers, a
 generation whose own manifest names it), never a user's folder that merely looks like one.
 
-A writer builds a complete new generation in a temporary folder, fsyncs it, renames it into
-place and only then points ``CURRENT`` at it: a crash at any moment leaves the previous
+A writer builds a complete new generation in a temporary folder, fsyncs what it wrote, renames it
+into place and only then points ``CURRENT`` at it: a crash at any moment leaves the previous
 generation live and complete. Readers hold a shared ``flock`` on the manifest of the
 generation they have loaded, and garbage collection never removes a generation in use, so a
 running chat keeps answering from its snapshot while ingests publish newer ones.
@@ -42,14 +56,20 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Format 1: one folder per generation (no segments); still read.
+READABLE_VERSIONS = (1, 2)
 MANIFEST = "manifest.json"
 INDEX_MARKER = ".assistant-index"
 GEN_MARKER = ".assistant-generation"
 #: A manifest larger than this is refused unread (a real one is ~100 bytes per article).
 MAX_MANIFEST_BYTES = 16 * 2**20
 REQUIRED_FILES = ("store.sqlite", "dense.faiss", "lexical/ids.npy")
+SEGMENT_FILE = "segment.json"
+#: What every segment of a format-2 generation holds.
+SEGMENT_FILES = ("store.sqlite", "dense.faiss", "lexical/ids.npy", "lexical/postings.json", SEGMENT_FILE)
 _GEN = re.compile(r"^gen-(\d{6,})$")
+_SEG = re.compile(r"^seg-\d{6,}(-\d+)?$")
 #: Files that only describe a folder (the project's own ``index/README.md``): an index may be made beside them;
 #: cleanup never touches them.
 _FOLDER_NOTES = ("README.md", "README", "README.txt", ".gitkeep", ".gitignore")
@@ -76,25 +96,68 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_tree(folder: Path) -> None:
+def _fsync_tree(folder: Path, skip: frozenset[str] | set[str] = frozenset()) -> None:
+    """fsync every file (but the ``skip`` ones: links to files already durable) and every folder."""
     for root, _, files in os.walk(folder):
         for f in files:
-            with open(Path(root) / f, "rb") as fh:
+            p = Path(root) / f
+            if p.relative_to(folder).as_posix() in skip:
+                continue
+            with open(p, "rb") as fh:
                 os.fsync(fh.fileno())
         _fsync_dir(Path(root))
 
 
-def file_checksums(folder: Path) -> dict[str, dict]:
-    """{relative path: {size, sha256}} of every data file in a generation."""
+def file_checksums(folder: Path, skip: frozenset[str] | set[str] = frozenset()) -> dict[str, dict]:
+    """{relative path: {size, sha256}} of every data file in a generation (but the ``skip`` ones)."""
     out = {}
     for root, _, files in os.walk(folder):
         for f in sorted(files):
             p = Path(root) / f
             rel = p.relative_to(folder).as_posix()
-            if rel in (MANIFEST, GEN_MARKER) or rel.endswith("-journal"):
+            if rel in (MANIFEST, GEN_MARKER) or rel.endswith("-journal") or rel in skip:
                 continue
             out[rel] = {"size": p.stat().st_size, "sha256": sha256_file(p)}
     return out
+
+
+def link_file(src: Path, dst: Path) -> None:
+    """Hard-link ``src`` as ``dst`` (a segment shared, not copied); a copy only where the file
+    system has no hard links."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EMLINK, errno.EXDEV, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+        logger.warning("cannot hard-link %s (%s): copying it", src, exc.strerror or exc)
+        shutil.copy2(src, dst)
+
+
+def link_segment(src_gen: Path, dst_gen: Path, name: str, files: dict[str, dict]) -> dict[str, dict]:
+    """Link segment ``name`` of ``src_gen`` into ``dst_gen``; returns its manifest file entries.
+    Each file must still have its listed size (a cheap check; checksums are verified on load)."""
+    entries = {rel: info for rel, info in files.items() if rel.startswith(name + "/")}
+    for rel, info in entries.items():
+        src = src_gen / rel
+        st = os.lstat(src)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != info["size"]:
+            raise IndexCorruptError(f"index file {src} is truncated or altered (size); {rebuild_hint(src_gen.parent)}")
+        link_file(src, dst_gen / rel)
+    return entries
+
+
+def _mapping_of_text(value: object) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
+def _counts_problem(counts: object, what: str) -> str | None:
+    def count(v: object) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+    if not isinstance(counts, dict) or not all(count(counts.get(k)) for k in ("articles", "chunks", "sentences")):
+        return f"{what} is missing or not whole numbers"
+    return None
 
 
 def manifest_problem(m: dict) -> str | None:
@@ -111,8 +174,10 @@ def manifest_problem(m: dict) -> str | None:
     if not isinstance(m.get("chunking"), dict):
         return '"chunking" is missing'
     counts = m.get("counts")
-    if not isinstance(counts, dict) or not all(count(counts.get(k)) for k in ("articles", "chunks", "sentences")):
-        return '"counts" is missing or not whole numbers'
+    if problem := _counts_problem(counts, '"counts"'):
+        return problem
+    if m.get("format_version") == 2:
+        return _segments_problem(m)
     for key in ("articles", "origins"):
         value = m.get(key, {})
         if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
@@ -136,6 +201,98 @@ def manifest_problem(m: dict) -> str | None:
     if missing:
         return f"it lists no {', '.join(missing)}"
     return None
+
+
+def _files_problem(files: object) -> str | None:
+    if not isinstance(files, dict) or not files:
+        return '"files" is missing'
+    for rel, info in files.items():
+        parts = rel.split("/") if isinstance(rel, str) else [""]
+        if rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            return f"file entry {str(rel)[:60]!r} is not a path inside the generation"
+        if not isinstance(info, dict) or not (isinstance(info.get("size"), int) and info["size"] >= 0):
+            return f"file entry {rel!r} has no size"
+        if not isinstance(info.get("sha256"), str) or not _SHA256.match(info["sha256"]):
+            return f"file entry {rel!r} has no sha256"
+    return None
+
+
+def _segments_problem(m: dict) -> str | None:
+    """What is wrong with the segment list and files of a format-2 manifest, or None."""
+    if "generation" in m and not isinstance(m["generation"], str):
+        return '"generation" is not text'
+    nxt = m.get("next_chunk_id")
+    if not isinstance(nxt, int) or isinstance(nxt, bool) or nxt < 1:
+        return '"next_chunk_id" is not a positive number'
+    segments = m.get("segments")
+    if not isinstance(segments, list):
+        return '"segments" is not a list'
+    names = set()
+    for seg in segments:
+        if not isinstance(seg, dict) or not isinstance(seg.get("name"), str) or not _SEG.match(seg["name"]):
+            return "a segment entry has no valid name"
+        if seg["name"] in names:
+            return f"segment {seg['name']} is listed twice"
+        names.add(seg["name"])
+        if problem := _counts_problem(seg.get("counts"), f"the counts of segment {seg['name']}"):
+            return problem
+    files = m.get("files")
+    if problem := _files_problem(files):
+        return problem
+    for name in sorted(names):
+        missing = [f for f in SEGMENT_FILES if f"{name}/{f}" not in files]
+        if missing:
+            return f"it lists no {name}/{missing[0]}"
+    return None
+
+
+def _read_segment_record(gen: Path, name: str, info: dict) -> dict:
+    """A segment's ``segment.json`` (its articles, their origins, the ids it deletes), bounded by
+    its listed size and checked field by field; a ``ValueError`` says what is wrong."""
+    path = gen / name / SEGMENT_FILE
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != info["size"]:
+            raise ValueError(f"{name}/{SEGMENT_FILE} is not a file of its listed size")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            data = fh.read(info["size"] + 1)
+    finally:
+        os.close(fd)
+    record = json.loads(data.decode("utf-8"))
+    if not isinstance(record, dict) or not _mapping_of_text(record.get("articles")):
+        raise ValueError(f"{name}/{SEGMENT_FILE} has no mapping of articles")
+    if not _mapping_of_text(record.get("origins", {})):
+        raise ValueError(f"{name}/{SEGMENT_FILE} has bad origins")
+    deletes = record.get("deletes", [])
+    if not isinstance(deletes, list) or not all(isinstance(d, str) for d in deletes):
+        raise ValueError(f"{name}/{SEGMENT_FILE} has bad deletes")
+    return record
+
+
+def resolve_segments(records: list[dict]) -> tuple[dict[str, str], dict[str, str], list[list[str]]]:
+    """(live articles, their origins, the dead article ids of each segment) of segment records in
+    order: a segment's ``deletes`` hide those ids in every earlier segment."""
+    dead: list[list[str]] = []
+    later: set[str] = set()
+    for rec in reversed(records):
+        dead.append(sorted(later.intersection(rec["articles"])))
+        later.update(rec.get("deletes", ()))
+    dead.reverse()
+    articles: dict[str, str] = {}
+    origins: dict[str, str] = {}
+    for rec, gone in zip(records, dead):
+        for d in rec.get("deletes", ()):
+            origins.pop(d, None)
+        origins.update(rec.get("origins", {}))
+        gone_set = set(gone)
+        for aid, h in rec["articles"].items():
+            if aid in gone_set:
+                continue
+            if aid in articles:
+                raise ValueError(f"article {aid[:60]!r} is live in two segments")
+            articles[aid] = h
+    return articles, {k: v for k, v in origins.items() if k in articles}, dead
 
 
 class ReaderLock:
@@ -305,14 +462,29 @@ class IndexDir:
         if not isinstance(manifest, dict):
             raise corrupt(f"a JSON {type(manifest).__name__}, not an object")
         version = manifest.get("format_version")
-        if version != FORMAT_VERSION:
+        if version not in READABLE_VERSIONS or isinstance(version, bool):
             raise IndexMismatchError(
-                f"index at {self.path} has format version {str(version)[:20]}, this assistant reads version "
-                f"{FORMAT_VERSION}; {rebuild_hint(self.path)}"
+                f"index at {self.path} has format version {str(version)[:20]}, this assistant reads versions "
+                f"{', '.join(map(str, READABLE_VERSIONS))}; {rebuild_hint(self.path)}"
             )
         problem = manifest_problem(manifest)
         if problem:
             raise corrupt(problem)
+        if version == 2:
+            try:
+                records = [
+                    _read_segment_record(gen, s["name"], manifest["files"][f"{s['name']}/{SEGMENT_FILE}"])
+                    for s in manifest["segments"]
+                ]
+                articles, origins, dead = resolve_segments(records)
+            except (OSError, ValueError, RecursionError) as exc:
+                raise corrupt(f"a segment list is unreadable: {exc}") from exc
+            if len(articles) != manifest["counts"]["articles"]:
+                raise corrupt('the segments\' articles and "counts" disagree')
+            # The live view, for readers; never written back (publish drops these keys).
+            manifest["articles"], manifest["origins"] = articles, origins
+            for seg, gone in zip(manifest["segments"], dead):
+                seg["dead"] = gone
         return manifest
 
     def verify(self, gen: Path, manifest: dict, checksums: bool = True) -> None:
@@ -420,12 +592,19 @@ class IndexDir:
         (tmp / GEN_MARKER).write_text(f"{final.name}\n")  # what garbage collection may remove
         return tmp, final
 
-    def publish(self, tmp: Path, final: Path, manifest: dict) -> None:
-        """Write the manifest (with checksums), make everything durable, switch CURRENT."""
-        manifest = dict(manifest, format_version=FORMAT_VERSION, generation=final.name, files=file_checksums(tmp))
+    def publish(self, tmp: Path, final: Path, manifest: dict, linked: dict[str, dict] | None = None) -> None:
+        """Write the manifest (with checksums), make everything durable, switch CURRENT.
+
+        ``linked``: the manifest entries of files hard-linked from the live generation (already
+        durable and checksummed); only the files written for this generation are hashed and fsynced."""
+        linked = linked or {}
+        files = dict(linked, **file_checksums(tmp, skip=set(linked)))
+        manifest = {k: v for k, v in manifest.items() if k not in ("articles", "origins", "files")}
+        manifest["segments"] = [{k: v for k, v in s.items() if k != "dead"} for s in manifest.get("segments", [])]
+        manifest.update(format_version=FORMAT_VERSION, generation=final.name, files=files)
         manifest.setdefault("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
-        _fsync_tree(tmp)
+        _fsync_tree(tmp, skip=set(linked))
         os.rename(tmp, final)
         _fsync_dir(self.path)
         pointer = self.path / f"CURRENT.tmp-{os.getpid()}"

@@ -1,5 +1,10 @@
 """A loaded, read-only snapshot of one index generation: manifest, store, FAISS and BM25.
 
+A format-2 generation is a list of segments (:mod:`.segments`): each is loaded, the chunks that
+later segments deleted are dropped in memory (from FAISS, and masked in BM25), and ``store``,
+``dense`` and ``lexical`` are views over all of them with the interface of one index. A
+format-1 generation (one folder) loads as before.
+
 Example::
 
     from assistant.storage.index import Index
@@ -12,15 +17,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import IndexCorruptError
 from .dense import DenseIndex
 from .generations import IndexDir, ReaderLock, rebuild_hint
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, Postings, SegmentedLexical
+from .segments import DENSE_FILE, LEXICAL_DIR, STORE_FILE, SegmentedDense, SegmentedStore, dead_chunk_ids
 from .store import Store
 
-STORE_FILE = "store.sqlite"
-DENSE_FILE = "dense.faiss"
-LEXICAL_DIR = "lexical"
+__all__ = ["DENSE_FILE", "LEXICAL_DIR", "STORE_FILE", "Index", "open_store"]
 
 
 @dataclass
@@ -34,9 +40,9 @@ class Index:
     folder: IndexDir
     generation: str
     manifest: dict
-    store: Store
-    dense: DenseIndex
-    lexical: LexicalIndex
+    store: Store | SegmentedStore
+    dense: DenseIndex | SegmentedDense
+    lexical: LexicalIndex | SegmentedLexical
     reader_lock: ReaderLock | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -53,19 +59,23 @@ class Index:
     def _load(cls, folder: IndexDir, gen: Path, lock: ReaderLock, verify: bool) -> Index:
         manifest = folder.read_manifest(gen)
         folder.verify(gen, manifest, checksums=verify)
-        store = None
+        stores: list[Store] = []
         try:
-            store = Store(gen / STORE_FILE, readonly=True)
-            problem = _count_problem(manifest, store)
-            if problem is None:
-                dense = DenseIndex.load(gen / DENSE_FILE)
-                lexical = LexicalIndex.load(gen / LEXICAL_DIR)
-                problem = _shape_problem(manifest, dense, lexical)
+            if manifest["format_version"] == 1:
+                store = Store(gen / STORE_FILE, readonly=True)
+                stores.append(store)
+                problem = _count_problem(manifest, store)
+                if problem is None:
+                    dense = DenseIndex.load(gen / DENSE_FILE)
+                    lexical = LexicalIndex.load(gen / LEXICAL_DIR)
+                    problem = _shape_problem(manifest, dense, lexical)
+            else:
+                store, dense, lexical, problem = _load_segments(gen, manifest, stores)
             if problem:
                 raise IndexCorruptError(f"index at {gen} is inconsistent ({problem}); {rebuild_hint(folder.path)}")
         except BaseException as exc:
-            if store is not None:
-                store.close()
+            for s in stores:
+                s.close()
             if isinstance(exc, IndexCorruptError) or not isinstance(exc, Exception):
                 raise
             msg = " ".join(str(exc).split())[:200]
@@ -89,6 +99,7 @@ class Index:
             "model": m.get("model"),
             "chunking": m.get("chunking"),
             "counts": m.get("counts"),
+            "segments": [s["name"] for s in m.get("segments", [])],
             # What the manifest lists (its files were checked against these sizes when loaded).
             "bytes_on_disk": sum(int(f["size"]) for f in m.get("files", {}).values()) + _size(gen / "manifest.json"),
         }
@@ -103,6 +114,57 @@ class Index:
     def is_stale(self) -> bool:
         """True when a newer generation has been published since this one was loaded."""
         return self.folder.current_name() not in (None, self.generation)
+
+
+def _load_segments(gen: Path, manifest: dict, stores: list[Store]):
+    """(store, dense, lexical, problem) of a format-2 generation; opened stores go into ``stores``."""
+    parts, denses, postings = [], [], []
+    live = {"articles": 0, "chunks": 0, "sentences": 0}
+    dim = manifest["model"]["dim"]
+    for seg in manifest["segments"]:
+        folder = gen / seg["name"]
+        store = Store(folder / STORE_FILE, readonly=True)
+        stores.append(store)
+        problem = _count_problem(seg, store)
+        if problem:
+            return None, None, None, f"{seg['name']}: {problem}"
+        dense = DenseIndex.load(folder / DENSE_FILE)
+        post = Postings.load(folder / LEXICAL_DIR)
+        chunks = seg["counts"]["chunks"]
+        if dense.dim != dim or len(dense) != chunks or len(post) != chunks:
+            return (
+                None,
+                None,
+                None,
+                f"{seg['name']}: FAISS or BM25 does not hold its {chunks} chunks of dimension {dim}",
+            )
+        dead = seg.get("dead", [])
+        gone, sentences = dead_chunk_ids(store, dead) if dead else (np.zeros(0, np.int64), 0)
+        if len(gone) and dense.remove(gone.tolist()) != len(gone):
+            return None, None, None, f"{seg['name']}: FAISS lacks chunks of deleted articles"
+        parts.append((store, set(dead), gone))
+        denses.append(dense)
+        postings.append((post, np.isin(post.ids, gone) if len(gone) else None))
+        for key, n in (("articles", len(dead)), ("chunks", len(gone)), ("sentences", sentences)):
+            live[key] += seg["counts"][key] - n
+    for key, n in live.items():
+        if n != manifest["counts"][key]:
+            return None, None, None, f"the segments hold {n} live {key}, the manifest says {manifest['counts'][key]}"
+    simple = len(parts) == 1 and not len(parts[0][2])
+    store = parts[0][0] if simple else SegmentedStore(parts, live)
+    dense = denses[0] if len(denses) == 1 else SegmentedDense(denses)
+    return store, dense, SegmentedLexical(postings), None
+
+
+def open_store(gen: Path, manifest: dict) -> Store | SegmentedStore:
+    """A read-only view of a generation's articles (what an ingest looks up in the live index)."""
+    if manifest["format_version"] == 1:
+        return Store(gen / STORE_FILE, readonly=True)
+    parts = []
+    for seg in manifest["segments"]:
+        store = Store(gen / seg["name"] / STORE_FILE, readonly=True)
+        parts.append((store, set(seg.get("dead", [])), np.zeros(0, np.int64)))
+    return SegmentedStore(parts, dict(manifest["counts"]))
 
 
 def _size(path: Path) -> int:

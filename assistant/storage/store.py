@@ -1,4 +1,4 @@
-"""The article/chunk/sentence store: one SQLite file per index generation.
+"""The article/chunk/sentence store: one SQLite file per segment of an index generation.
 
 Chunk and sentence text is not duplicated: it is ``article.text[start:end]``.
 Sentence embeddings (float16) are kept beside each sentence for the answerer.
@@ -37,9 +37,12 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 class Store:
     """Read/write access to one ``store.sqlite``. Reads are safe from several threads."""
 
-    def __init__(self, path: Path, readonly: bool = False) -> None:
+    def __init__(self, path: Path, readonly: bool = False, first_chunk_id: int | None = None) -> None:
         self.path = Path(path)
         self.readonly = readonly
+        #: With segments, chunk ids are unique across a generation: a new segment numbers its chunks
+        #: from ``first_chunk_id`` on (None: SQLite's next row id).
+        self.next_chunk_id = first_chunk_id
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []  # every thread's, so close() closes all
         self._epoch = 0
@@ -157,9 +160,12 @@ class Store:
         ids = []
         for pos, (a, b) in enumerate(chunks):
             cur = con.execute(
-                'INSERT INTO chunks (article_id, position, start, "end") VALUES (?,?,?,?)', (article.id, pos, a, b)
+                'INSERT INTO chunks (id, article_id, position, start, "end") VALUES (?,?,?,?,?)',
+                (self.next_chunk_id, article.id, pos, a, b),
             )
             ids.append(int(cur.lastrowid))
+            if self.next_chunk_id is not None:
+                self.next_chunk_id += 1
         vecs = sentence_vectors
         con.executemany(  # rows made one at a time: a huge article's rows are never all in memory
             'INSERT INTO sentences (article_id, start, "end", embedding) VALUES (?,?,?,?)',

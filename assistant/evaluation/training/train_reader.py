@@ -4,7 +4,10 @@ One seeded, resumable command (progress bar with ETA; a checkpoint every ``--sav
 in ``--checkpoint``; run it again with the same arguments to continue after a stop or a kill):
 
     python -m assistant.evaluation.training.train_reader --data ../shared/data \\
-        --report eval/reports/reader.json            # the shipped reader: 760 steps, ~45 min on one core
+        --out eval/checkpoints/reader-stage1.safetensors   # stage 1: 760 steps, ~45 min on one core
+    python -m assistant.evaluation.training.train_reader --data ../shared/data \\
+        --init eval/checkpoints/reader-stage1.safetensors --skip 16000 --questions 24000 --near-misses 0.2 \\
+        --lr 6e-5 --checkpoint eval/checkpoints/reader2 --report eval/reports/reader.json   # stage 2: the shipped reader
     python -m assistant.evaluation.training.train_reader --questions 2000 --out /tmp/r.safetensors  # smoke
 
 Training examples (all seeded by ``--seed``):
@@ -13,6 +16,8 @@ Training examples (all seeded by ``--seed``):
   the answer (``--train-context`` tokens, placed at random around it);
 - for a ``--negatives`` share of them, the best BM25 paragraph of another article of the training
   set, labelled "no answer here" (the hard case retrieval hands over);
+- for a ``--near-misses`` share, the question's own paragraph with the sentences holding the
+  answer cut out, labelled "no answer here" (same topic and words, no answer);
 - the SQuAD 2.0 tuning questions of the article fold ``--v2-train-fold`` (answerable and
   unanswerable, the latter pointing at [CLS]); the other fold and all of SQuAD v1.1 dev-tune are
   never trained on, so the held-out figures (``--report``) are on unseen articles.
@@ -93,6 +98,29 @@ def hard_negatives(texts: dict[str, str], items: list[QAItem], k: int = 5) -> di
     return out
 
 
+def near_misses(texts: dict[str, str], items: list[QAItem], share: float, seed: int = SEED) -> dict[str, str]:
+    """Question id → its own paragraph with the sentences that hold the answer cut out, for a
+    ``share`` of the answerable questions: the same topic and words, but no answer (the near-miss
+    a growing collection hands over). Added to ``texts`` under ``<paragraph>#nm:<question>``."""
+    from ...ingest.segment import split_sentences
+
+    rng = random.Random(seed + 7)
+    out: dict[str, str] = {}
+    for it in items:
+        if it.unanswerable or not it.answers or rng.random() >= share:
+            continue
+        text = texts[it.article_id]
+        a, b = it.answer_starts[0], it.answer_starts[0] + len(it.answers[0])
+        kept = [text[s:e] for s, e in split_sentences(text) if e <= a or s >= b]
+        rest = " ".join(kept)
+        if len(rest.split()) < 25 or any(ans and ans.lower() in rest.lower() for ans in it.answers):
+            continue
+        pid = f"{it.article_id}#nm:{it.id}"
+        texts[pid] = rest
+        out[it.id] = pid
+    return out
+
+
 def encode_examples(
     tok,
     texts: dict[str, str],
@@ -101,6 +129,7 @@ def encode_examples(
     neg_share: float,
     context: int,
     seed: int = SEED,
+    misses: dict[str, str] | None = None,
 ) -> list[Example]:
     """One training window per (question, passage): ``context`` tokens of the passage, placed at
     random around the answer (or anywhere in a passage without one)."""
@@ -121,6 +150,8 @@ def encode_examples(
         passages = [(it.article_id, not it.unanswerable)]
         if it.id in negatives and rng.random() < neg_share:
             passages.append((negatives[it.id], False))
+        if misses and it.id in misses:
+            passages.append((misses[it.id], False))
         for pid, has in passages:
             c_ids, offs = ctx(pid)
             n = len(c_ids)
@@ -227,6 +258,21 @@ def _load_checkpoint(path: Path, bert, head, opt, recipe: str) -> int:
     return step
 
 
+def _load_init(path: Path, bert, head) -> None:
+    """Start from a reader saved by :func:`save` (an earlier stage) instead of the bundled encoder alone."""
+    import torch
+    from safetensors.numpy import load_file
+
+    tensors = load_file(str(path))
+    params = dict(bert.named_parameters())
+    with torch.no_grad():
+        for name, value in tensors.items():
+            if name.startswith("qa_head."):
+                getattr(head, name.split(".")[1]).copy_(torch.from_numpy(value.astype(np.float32)))
+            else:
+                params[name].copy_(torch.from_numpy(value.astype(np.float32)))
+
+
 def train(examples: list[Example], args, recipe: str):
     """Fine-tune the bundled encoder (layers ≥ ``freeze``) and a start/end head; returns (bert, head)."""
     import torch
@@ -238,6 +284,8 @@ def train(examples: list[Example], args, recipe: str):
     torch.manual_seed(args.seed)
     bert = AutoModel.from_pretrained(str(bundled_model_path()), add_pooling_layer=False)
     head = torch.nn.Linear(bert.config.hidden_size, 2)
+    if args.init:
+        _load_init(args.init, bert, head)
     for name, p in bert.named_parameters():
         layer = int(name.split(".")[2]) if name.startswith("encoder.layer.") else -1
         p.requires_grad = layer >= args.freeze
@@ -312,6 +360,13 @@ def save(bert, head, freeze: int, path: Path, meta: dict) -> None:
     os.replace(tmp, path)
 
 
+def _reader_meta(path: Path) -> dict:
+    from safetensors import safe_open
+
+    with safe_open(str(path), "np") as f:
+        return json.loads((f.metadata() or {}).get("reader", "{}"))
+
+
 def evaluate(reader_path: Path, texts: dict[str, str], items: list[QAItem]) -> dict:
     """Gold-paragraph reading on held-out questions: EM/F1 (v1.1), has-answer AUROC (v2.0)."""
     from ...answer.reader import Reader
@@ -349,8 +404,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", type=Path, default=None, help="JSON with the recipe and held-out figures")
     ap.add_argument("--checkpoint", type=Path, default=CHECKPOINT, help="folder for the resumable checkpoint")
     ap.add_argument("--questions", type=int, default=16000, help="SQuAD v1.1 train questions (of 87,599)")
+    ap.add_argument(
+        "--skip", type=int, default=0, help="leading questions of the shuffle left out (an earlier stage's)"
+    )
+    ap.add_argument("--init", type=Path, default=None, help="reader file to start from (an earlier stage) ")
     ap.add_argument("--v2-train-fold", type=int, default=1, help="SQuAD 2.0 tuning fold trained on (-1: none)")
     ap.add_argument("--negatives", type=float, default=0.3, help="share of questions given a BM25 negative")
+    ap.add_argument(
+        "--near-misses", type=float, default=0.0, help="share of questions also given their paragraph minus the answer"
+    )
     ap.add_argument("--train-context", type=int, default=160, help="context tokens per training window")
     ap.add_argument("--freeze", type=int, default=0, help="lower encoder layers kept as bundled")
     ap.add_argument("--epochs", type=float, default=1.0)
@@ -373,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     v2_texts, v2_items = load_tagged(args.data / "squad-v2.0" / "dev-tune.json", "v20")
     v11_texts, v11_items = load_tagged(args.data / "squad-v1.1" / "dev-tune.json", "v11")
     random.Random(args.seed).shuffle(train_items)
-    train_items = train_items[: args.questions]
+    train_items = train_items[args.skip : args.skip + args.questions]
     folds = v2_folds(v2_items)
     v2_train = [it for it in v2_items if folds[it.group] == args.v2_train_fold]
     v2_test = [it for it in v2_items if folds[it.group] != args.v2_train_fold]
@@ -385,10 +447,20 @@ def main(argv: list[str] | None = None) -> int:
     negs = hard_negatives(train_texts, train_items)
     negs.update(hard_negatives(v2_texts, v2_train))
     items = train_items + v2_train
-    examples = encode_examples(tok, texts, items, negs, args.negatives, args.train_context, args.seed)
+    misses = near_misses(texts, items, args.near_misses, args.seed) if args.near_misses > 0 else None
+    examples = encode_examples(tok, texts, items, negs, args.negatives, args.train_context, args.seed, misses)
     recipe_args = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    for k in ("data", "out", "report", "checkpoint", "save_every", "eval_limit", "threads"):
+    for k in ("data", "out", "report", "checkpoint", "save_every", "eval_limit", "threads", "init"):
         recipe_args.pop(k)
+    if args.init:
+        from ...models.embedding import sha256_file
+
+        recipe_args["init_sha256"] = sha256_file(args.init)
+        recipe_args["init_recipe"] = _reader_meta(args.init).get("recipe")
+    if not args.skip:
+        recipe_args.pop("skip")
+    if not args.near_misses:
+        recipe_args.pop("near_misses")
     recipe = hashlib.sha256(json.dumps(recipe_args, sort_keys=True).encode()).hexdigest()[:16]
     print(
         f"{len(train_items)} SQuAD v1.1 train + {len(v2_train)} SQuAD 2.0 fold-{args.v2_train_fold} questions "
@@ -404,6 +476,8 @@ def main(argv: list[str] | None = None) -> int:
         "recipe": recipe,
         "train_seconds_last_run": round(time.time() - t0),
     }
+    if args.init:
+        meta["init"] = _reader_meta(args.init)
     save(bert, head, args.freeze, args.out, meta)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
     if args.report:

@@ -1,0 +1,37 @@
+"""The reader's training data: near-miss negatives are the question's own paragraph without its answer."""
+
+from assistant.evaluation.datasets import QAItem
+from assistant.evaluation.training.train_reader import near_misses
+
+PARAGRAPH = (
+    "The Harbour Bridge crosses the estuary between the old town and the docks. "
+    "It was designed by the engineer Joseph Strauss, who had built bridges in Chicago. "
+    "Construction began in 1933 with steel from Sheffield and a workforce of some 1,400 men. "
+    "After four years of work the bridge opened to traffic in May 1937, to a parade of ships."
+)
+
+
+def _item(i: int, answer: str, **kw) -> QAItem:
+    return QAItem(f"q{i}", "Who designed the bridge?", "p", [answer], [PARAGRAPH.index(answer)], group="g", **kw)
+
+
+def test_near_miss_cuts_the_answer_sentence_and_keeps_the_rest():
+    texts = {"p": PARAGRAPH}
+    out = near_misses(texts, [_item(0, "Joseph Strauss")], share=1.0)
+    rest = texts[out["q0"]]
+    assert "Strauss" not in rest and "designed" not in rest  # the whole answer sentence is gone
+    assert rest.startswith("The Harbour Bridge crosses") and rest.endswith("a parade of ships.")
+    assert texts["p"] == PARAGRAPH  # the paragraph itself is untouched
+
+
+def test_near_misses_skip_unanswerable_repeated_answers_and_respect_the_share():
+    texts = {"p": PARAGRAPH}
+    items = [
+        _item(1, "bridge"),  # the answer is said again in another sentence: not a clean negative
+        QAItem("q2", "Who paid for it?", "p", [], [], unanswerable=True, group="g"),
+    ]
+    assert near_misses(texts, items, share=1.0) == {}
+    many = [_item(i, "Joseph Strauss") for i in range(200)]
+    picked = near_misses({"p": PARAGRAPH}, many, share=0.2)
+    assert 20 < len(picked) < 60  # about a fifth, seeded
+    assert picked == near_misses({"p": PARAGRAPH}, many, share=0.2)
