@@ -95,11 +95,11 @@ def test_ray_engine_publishes_the_same_generation_and_skips_unchanged_articles(t
     assert (r2.added, r2.updated, r2.unchanged) == (r1.added, r1.updated, r1.unchanged)
     assert r2.updated == ["lighthouse"] and r2.added == ["new"] and r2.chunks_added == r1.chunks_added
     _same(here, there)
-    manifest = json.loads((there / (there / "CURRENT").read_text().strip() / "manifest.json").read_text())
-    assert (
-        manifest["origins"].keys()
-        == json.loads((here / (here / "CURRENT").read_text().strip() / "manifest.json").read_text())["origins"].keys()
+    keys = ("model", "encoder", "chunking", "counts", "articles", "origins")
+    here_m, there_m = (
+        json.loads((d / (d / "CURRENT").read_text().strip() / "manifest.json").read_text()) for d in (here, there)
     )
+    assert {k: here_m.get(k) for k in keys} == {k: there_m.get(k) for k in keys}
     # Nothing new: no generation published, as in-process.
     before = (there / "CURRENT").read_text()
     assert not ingest_paths(there, paths, embedder, engine="ray").changed

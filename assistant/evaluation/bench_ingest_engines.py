@@ -49,6 +49,16 @@ def squad_corpus(data: Path, paragraphs: int, folder: Path) -> int:
     return len(articles)
 
 
+def _live_vectors(index) -> tuple[np.ndarray, np.ndarray]:
+    """(chunk ids, vectors) of an index's live chunks, from every dense segment it has."""
+    parts = getattr(index.dense, "parts", None) or [index.dense]
+    got = [p.vectors() for p in parts]
+    ids = np.concatenate([i for i, _ in got]) if got else np.zeros(0, np.int64)
+    vecs = np.concatenate([v for _, v in got]) if got else np.zeros((0, index.dense.dim), np.float32)
+    live = np.isin(ids, np.fromiter((cid for cid, _ in index.store.iter_chunk_texts()), dtype=np.int64))
+    return ids[live], vecs[live]
+
+
 def compare_generations(a: Path, b: Path) -> dict:
     """How the live generations of two indexes differ: articles, chunk ids/offsets/texts, sentences,
     chunk vectors (float32, max abs difference) and sentence vectors (stored as float16)."""
@@ -60,8 +70,8 @@ def compare_generations(a: Path, b: Path) -> dict:
         out["same_articles"] = ia.manifest.get("articles") == ib.manifest.get("articles") and [
             x.to_dict() for x in ia.store.articles()
         ] == [x.to_dict() for x in ib.store.articles()]
-        ids_a, vec_a = ia.dense.vectors()
-        ids_b, vec_b = ib.dense.vectors()
+        ids_a, vec_a = _live_vectors(ia)
+        ids_b, vec_b = _live_vectors(ib)
         oa, ob = np.argsort(ids_a), np.argsort(ids_b)
         out["same_chunk_ids"] = bool(np.array_equal(ids_a[oa], ids_b[ob]))
         if out["same_chunk_ids"]:
