@@ -82,10 +82,25 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from .models.embedding import Embedder
 
     settings = _settings(args)
+    engine = args.engine or settings.ingest_engine
+    if args.address and engine != "ray":
+        print("error: --address is the Ray cluster of --engine ray", file=sys.stderr)
+        return 2
+    if engine == "ray":  # before loading the model: say at once when Ray is missing
+        from .ingest.ray_engine import require_ray
+
+        require_ray()
     model = settings.model or (None if args.rebuild else _existing_model(settings.index_dir))
     embedder = Embedder.load(model, settings.allow_download)
     report = ingest_paths(
-        settings.index_dir, args.paths, embedder, settings, rebuild=args.rebuild, progress=not args.quiet
+        settings.index_dir,
+        args.paths,
+        embedder,
+        settings,
+        rebuild=args.rebuild,
+        progress=not args.quiet,
+        engine=engine,
+        address=args.address,
     )
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -155,6 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+")
     p.add_argument("--rebuild", action="store_true", help="start a fresh index (published only when complete)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--engine",
+        choices=["inprocess", "ray"],
+        help="where reading, chunking and embedding run: here (default, $ASSISTANT_INGEST_ENGINE) or on Ray "
+        '(pip install ".[ray]")',
+    )
+    p.add_argument(
+        "--address", help="Ray cluster for --engine ray (ray://HOST:10001, auto; default $RAY_ADDRESS or a local Ray)"
+    )
     _common(p)
     p.set_defaults(run=cmd_ingest)
     p = sub.add_parser("remove", help="delete articles by id")

@@ -125,15 +125,18 @@ class Assistant:
         settings: Settings | None = None,
         embedder: Embedder | None = None,
         progress: bool = False,
+        engine: str | None = None,
+        address: str | None = None,
     ) -> Assistant:
-        """Ingest ``paths`` into ``index_dir`` (incrementally) and open it."""
+        """Ingest ``paths`` into ``index_dir`` (incrementally) and open it. ``engine="ray"`` reads, chunks and
+        embeds on Ray (a local one, or the cluster at ``address``); default ``settings.ingest_engine``."""
         settings = settings or Settings.from_env(index_dir=index_dir)
         if index_dir is not None:
             settings = settings.with_(index_dir=Path(index_dir))
         embedder = embedder or Embedder.load(
             settings.model or _existing_model(settings.index_dir), settings.allow_download
         )
-        ingest_paths(settings.index_dir, paths, embedder, settings, progress=progress)
+        ingest_paths(settings.index_dir, paths, embedder, settings, progress=progress, engine=engine, address=address)
         return cls(Index.load(settings.index_dir), embedder, settings)
 
     @staticmethod
@@ -368,13 +371,21 @@ class Assistant:
 
     # --- managing the index --------------------------------------------------------------
     def ingest(
-        self, paths: Iterable[str | Path], *, progress: bool = False, rebuild: bool = False, **kw
+        self,
+        paths: Iterable[str | Path],
+        *,
+        progress: bool = False,
+        rebuild: bool = False,
+        engine: str | None = None,
+        address: str | None = None,
+        **kw,
     ) -> IngestReport:
         """Add or update the articles under ``paths``; the new index is used at once.
 
         Answering does not wait behind it: the encoder runs in a worker process at a lower
         priority (large ingests), the rest in a thread of lower priority, and questions keep being
-        answered from the loaded snapshot until the new generation is published."""
+        answered from the loaded snapshot until the new generation is published. ``engine="ray"``
+        reads, chunks and embeds on Ray (local, or the cluster at ``address``); this process publishes."""
         report = _low_priority(
             ingest_paths,
             self.index.folder.path,
@@ -383,6 +394,8 @@ class Assistant:
             self.settings,
             progress=progress,
             rebuild=rebuild,
+            engine=engine,
+            address=address,
             **kw,
         )
         self.refresh()

@@ -39,3 +39,7 @@ class IndexBusyError(AssistantError):
 
 class HistoryError(AssistantError, TypeError):
     """The conversation history is not in an accepted form."""
+
+
+class EngineError(AssistantError):
+    """The ingest engine cannot run: Ray is not installed, or its cluster cannot be reached."""

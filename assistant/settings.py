@@ -2,7 +2,8 @@
 
 Environment variables: ``ASSISTANT_INDEX`` (index folder), ``ASSISTANT_MODEL`` (any
 sentence-transformers name or local path), ``ASSISTANT_SEEDS`` (articles for the default
-index), ``ASSISTANT_READER`` (``bundled``, ``none`` or a reader file), ``ASSISTANT_ALLOW_DOWNLOAD=1`` (let sentence-transformers reach the Hugging Face Hub).
+index), ``ASSISTANT_READER`` (``bundled``, ``none`` or a reader file), ``ASSISTANT_ALLOW_DOWNLOAD=1`` (let sentence-transformers reach the Hugging Face Hub),
+``ASSISTANT_INGEST_ENGINE`` (``inprocess`` or ``ray``), ``ASSISTANT_RAY_ADDRESS`` (the Ray cluster of ``ray``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ class Settings:
     model: str | None = None
     allow_download: bool = False
     batch_size: int = 64
+    # Where ingest reads, chunks and embeds: "inprocess" or "ray" (assistant/ingest/ray_engine.py), on a
+    # local Ray or the cluster at ray_address (None: $RAY_ADDRESS, else a local one).
+    ingest_engine: str = "inprocess"
+    ray_address: str | None = None
     # Chunking: a budget in word pieces below the model's 256-piece limit, and overlap.
     chunk_tokens: int = 200
     chunk_overlap_sentences: int = 1
@@ -64,6 +69,10 @@ class Settings:
             env["model"] = os.environ["ASSISTANT_MODEL"]
         if os.environ.get("ASSISTANT_READER"):
             env["reader"] = os.environ["ASSISTANT_READER"]
+        if os.environ.get("ASSISTANT_INGEST_ENGINE"):
+            env["ingest_engine"] = os.environ["ASSISTANT_INGEST_ENGINE"]
+        if os.environ.get("ASSISTANT_RAY_ADDRESS"):
+            env["ray_address"] = os.environ["ASSISTANT_RAY_ADDRESS"]
         if os.environ.get("ASSISTANT_ALLOW_DOWNLOAD", "").lower() in {"1", "true", "yes"}:
             env["allow_download"] = True
         known = {f.name for f in fields(cls)}

@@ -20,6 +20,7 @@ BENCH_MODULES = (
     "assistant.evaluation.bench_grown",
     "assistant.evaluation.bench_scale",
     "assistant.evaluation.bench_generations",
+    "assistant.evaluation.bench_ingest_engines",
 )
 BENCHES: Registry = {}
 #: Decorator: register ``run(args)`` as ``assistant bench NAME``.
@@ -53,4 +54,6 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 _bench.arguments = _arguments  # type: ignore[attr-defined]
-command("bench", "public benchmarks and performance (squad, squad2, doc2dial, scifact, perf, scale, add)")(_bench)
+command(
+    "bench", "public benchmarks and performance (squad, squad2, doc2dial, scifact, perf, scale, add, ingest-engines)"
+)(_bench)

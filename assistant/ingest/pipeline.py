@@ -20,7 +20,7 @@ import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -57,6 +57,14 @@ PER_SENTENCE = "per-sentence"
 #: Ingests embedding at least this many chunks run the encoder in the worker process
 #: (:mod:`assistant.models.worker`) at a lower priority; ``ASSISTANT_INGEST_WORKER=0`` turns it off.
 WORKER_MIN_CHUNKS = 64
+#: Where reading, chunking and embedding run: in this process (the default) or on Ray
+#: (:mod:`assistant.ingest.ray_engine`, ``pip install ".[ray]"``). Publishing is always done here.
+ENGINES = ("inprocess", "ray")
+
+#: One article's computed parts: (article, sentence spans, chunk spans, sentence vectors, chunk vectors).
+Embedded = tuple[Article, list[tuple[int, int]], list[tuple[int, int]], np.ndarray, np.ndarray]
+#: Computes the parts of ``todo`` articles, in order, a group at a time: ``compute(todo, method)``.
+Compute = Callable[[list[Article], str], Iterator[list[Embedded]]]
 
 
 @dataclass
@@ -141,12 +149,17 @@ def check_compatible(manifest: dict, embedder: Embedder, settings: Settings, ind
     check_encoder(manifest, embedder, index_dir)
 
 
-def _prepare(article: Article, settings: Settings) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+def prepare_text(text: str, settings: Settings) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Sentence and chunk spans of an article's text (what ingest embeds and stores)."""
     # A sentence longer than a chunk is cut at clause boundaries into units that fit: every
     # character of the article lies in some sentence that a chunk holds whole, so it can be cited.
-    sentences = split_long_sentences(article.text, split_sentences(article.text), settings.chunk_tokens)
-    chunks = chunk_sentences(article.text, sentences, settings.chunk_tokens, settings.chunk_overlap_sentences)
+    sentences = split_long_sentences(text, split_sentences(text), settings.chunk_tokens)
+    chunks = chunk_sentences(text, sentences, settings.chunk_tokens, settings.chunk_overlap_sentences)
     return sentences, chunks
+
+
+def _prepare(article: Article, settings: Settings) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    return prepare_text(article.text, settings)
 
 
 def chunk_vectors(
@@ -183,6 +196,7 @@ def ingest_articles(
     on_progress: Callable[[int, int], None] | None = None,
     origins: dict[str, str] | None = None,
     legacy_ids: dict[str, str] | None = None,
+    compute: Compute | None = None,
 ) -> IngestReport:
     """Add or update ``articles`` and delete the ids in ``remove``, as one atomic publish.
 
@@ -190,7 +204,9 @@ def ingest_articles(
     file's path tell files apart across ingests: re-ingesting the same file updates its article,
     while a different file whose path gives an id already held by another file is added beside
     it under the id with a short hash of its path (with a warning), never replacing it.
-    ``legacy_ids`` maps an id to the one an earlier version gave the same file, which is kept."""
+    ``legacy_ids`` maps an id to the one an earlier version gave the same file, which is kept.
+    ``compute`` segments, chunks and embeds the new and changed articles elsewhere (the Ray engine);
+    storing, indexing and publishing stay here, under the lock."""
     settings = settings or Settings.from_env()
     folder = IndexDir(Path(index_dir))
     report = IngestReport(warnings=list(warnings or []))
@@ -245,7 +261,16 @@ def ingest_articles(
                 known.pop(aid, None)
             report.timings["load"] = time.perf_counter() - t0
             _embed_and_store(
-                todo, writer.store, writer.dense, embedder, settings, report, progress, on_progress, method
+                todo,
+                writer.store,
+                writer.dense,
+                embedder,
+                settings,
+                report,
+                progress,
+                on_progress,
+                method,
+                compute=compute,
             )
             for art in todo:
                 known[art.id] = art.content_hash
@@ -550,22 +575,15 @@ def _encode(
     return out
 
 
-def _embed_and_store(
+def _compute_here(
     todo: list[Article],
-    store: Store,
-    dense: DenseIndex,
     embedder: Embedder,
     settings: Settings,
-    report: IngestReport,
-    progress: bool,
-    on_progress: Callable[[int, int], None] | None,
+    timings: dict[str, float],
     method: str = PER_SENTENCE,
     batch_sentences: int = 2048,
-) -> None:
-    from tqdm import tqdm
-
-    timings = report.timings
-    bar = tqdm(total=len(todo), unit="article", desc="ingest", disable=not progress, leave=False)
+) -> Iterator[list[Embedded]]:
+    """The in-process engine: segments and embeds ``todo`` a group of about ``batch_sentences`` at a time."""
     worker = getattr(embedder, "pools_chunks", False) and _use_worker(todo, settings)
     i = 0
     while i < len(todo):
@@ -591,9 +609,41 @@ def _embed_and_store(
                 offset += len(sents)
                 vectors.append((svecs, chunk_vectors(svecs, sents, chunks)))
         timings["embed"] = timings.get("embed", 0.0) + time.perf_counter() - t
+        yield [(art, sents, chunks, sv, cv) for art, (sents, chunks), (sv, cv) in zip(group, prepared, vectors)]
+
+
+def _embed_and_store(
+    todo: list[Article],
+    store: Store,
+    dense: DenseIndex,
+    embedder: Embedder,
+    settings: Settings,
+    report: IngestReport,
+    progress: bool,
+    on_progress: Callable[[int, int], None] | None,
+    method: str = PER_SENTENCE,
+    batch_sentences: int = 2048,
+    compute: Compute | None = None,
+) -> None:
+    from tqdm import tqdm
+
+    timings = report.timings
+    bar = tqdm(total=len(todo), unit="article", desc="ingest", disable=not progress, leave=False)
+    if compute is None:
+        groups = _compute_here(todo, embedder, settings, timings, method, batch_sentences)
+    else:
+        groups = compute(todo, method)
+    done = 0
+    while True:
+        t = time.perf_counter()
+        group = next(groups, None)
+        if compute is not None:  # waiting for the engine: its segmenting and embedding
+            timings["embed"] = timings.get("embed", 0.0) + time.perf_counter() - t
+        if group is None:
+            break
         t = time.perf_counter()
         index_time = 0.0
-        for art, (sents, chunks), (svecs, cvecs) in zip(group, prepared, vectors):
+        for art, sents, chunks, svecs, cvecs in group:
             ids = store.add_article(art, chunks, sents, svecs)
             t_index = time.perf_counter()
             for k in range(0, len(chunks), 8192):  # a slice at a time: a huge article's vectors once
@@ -603,10 +653,13 @@ def _embed_and_store(
             report.sentences_embedded += len(sents)
         timings["store"] = timings.get("store", 0.0) + time.perf_counter() - t - index_time
         timings["index"] = timings.get("index", 0.0) + index_time
+        done += len(group)
         bar.update(len(group))
         if on_progress:
-            on_progress(i, len(todo))
+            on_progress(done, len(todo))
     bar.close()
+    if done != len(todo):
+        raise IngestError(f"the ingest engine computed {done} of {len(todo)} articles; the index is unchanged")
 
 
 def ingest_paths(
@@ -614,10 +667,30 @@ def ingest_paths(
     paths: Iterable[str | Path],
     embedder: Embedder,
     settings: Settings | None = None,
+    *,
+    engine: str | None = None,
+    address: str | None = None,
     **kwargs,
 ) -> IngestReport:
-    """Read files/folders and ingest them; raises :class:`IngestError` when nothing is readable."""
-    read = read_paths(paths)
+    """Read files/folders and ingest them; raises :class:`IngestError` when nothing is readable.
+
+    ``engine`` (default ``settings.ingest_engine``, ``inprocess``): ``"ray"`` reads, chunks and embeds
+    on Ray (a local one, or the cluster at ``address``, default ``settings.ray_address``); the result is
+    published here exactly as in-process."""
+    settings = settings or Settings.from_env()
+    engine = engine or settings.ingest_engine
+    if engine not in ENGINES:
+        raise IngestError(f"unknown ingest engine {engine!r}: use one of {', '.join(ENGINES)}")
+    if engine == "ray":
+        from .ray_engine import RayEngine
+
+        with RayEngine(embedder, settings, address=address or settings.ray_address) as ray_engine:
+            read = read_paths(paths, read_files=ray_engine.read_files)
+            return _ingest_read(index_dir, read, embedder, settings, compute=ray_engine.compute, **kwargs)
+    return _ingest_read(index_dir, read_paths(paths), embedder, settings, **kwargs)
+
+
+def _ingest_read(index_dir: str | Path, read, embedder: Embedder, settings: Settings, **kwargs) -> IngestReport:
     if not read.articles:
         detail = "; ".join(read.warnings[:5]) or "no files"
         raise IngestError(f"no articles could be read ({detail}). Supported: .txt .md .html .jsonl")

@@ -16,7 +16,7 @@ import os
 import re
 import stat
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -460,20 +460,40 @@ def read_jsonl_bytes(data: bytes, name: str, warnings: list[str]) -> list[Articl
     return out
 
 
-def read_paths(paths: Iterable[str | os.PathLike]) -> ReadReport:
+#: Reads files elsewhere (the Ray engine): for each ``(file, rel)`` in order, ``(its articles, its warnings)``
+#: as :func:`read_file` gives them.
+ReadFiles = Callable[[list[tuple[Path, Path]]], Iterator[tuple[list[Article], list[str]]]]
+
+
+def _read_elsewhere(
+    files: list[tuple[Path, Path]], read_files: ReadFiles, warnings: list[str]
+) -> Iterator[tuple[Path, Path, list[Article]]]:
+    for (path, rel), (articles, file_warnings) in zip(files, read_files(files), strict=True):
+        warnings.extend(file_warnings)
+        yield path, rel, articles
+
+
+def read_paths(paths: Iterable[str | os.PathLike], read_files: ReadFiles | None = None) -> ReadReport:
     """Read every supported file under ``paths``.
 
     A document's id comes from its path relative to the folder that was named (see
     :func:`path_id`). Two files whose paths give the same id (``Report.txt`` and ``report.md``)
     are both kept: the later one gets the id with a short hash of its path added, and a
     warning says so. Ids given inside files (.jsonl, front matter) that repeat keep the last
-    one, with a warning."""
+    one, with a warning. ``read_files`` reads the listed files elsewhere (default: here, in order)."""
     report = ReadReport()
     by_id: dict[str, Article] = {}
-    for path, rel in _iter_files(paths, report.warnings):
+    if read_files is None:  # lazily, so warnings keep the order the files are met in
+        pairs = (
+            (path, rel, read_file(path, report.warnings, rel)) for path, rel in _iter_files(paths, report.warnings)
+        )
+    else:
+        files = list(_iter_files(paths, report.warnings))
+        pairs = _read_elsewhere(files, read_files, report.warnings)
+    for path, rel, articles in pairs:
         derived = path_id(rel)
         origin = os.path.realpath(path)
-        for article in read_file(path, report.warnings, rel):
+        for article in articles:
             if article.id == derived and not path.suffix.lower() == ".jsonl":
                 if article.id in by_id and report.origins.get(article.id) != origin:
                     new_id = f"{article.id}-{origin_hash(origin)}"
