@@ -187,16 +187,8 @@ def manifest_problem(m: dict) -> str | None:
     if "generation" in m and not isinstance(m["generation"], str):
         return '"generation" is not text'
     files = m.get("files")
-    if not isinstance(files, dict) or not files:
-        return '"files" is missing'
-    for rel, info in files.items():
-        parts = rel.split("/") if isinstance(rel, str) else [""]
-        if rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
-            return f"file entry {str(rel)[:60]!r} is not a path inside the generation"
-        if not isinstance(info, dict) or not count(info.get("size")):
-            return f"file entry {rel!r} has no size"
-        if not isinstance(info.get("sha256"), str) or not _SHA256.match(info["sha256"]):
-            return f"file entry {rel!r} has no sha256"
+    if problem := _files_problem(files):
+        return problem
     missing = [f for f in REQUIRED_FILES if f not in files]
     if missing:
         return f"it lists no {', '.join(missing)}"
@@ -210,7 +202,8 @@ def _files_problem(files: object) -> str | None:
         parts = rel.split("/") if isinstance(rel, str) else [""]
         if rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
             return f"file entry {str(rel)[:60]!r} is not a path inside the generation"
-        if not isinstance(info, dict) or not (isinstance(info.get("size"), int) and info["size"] >= 0):
+        size = info.get("size") if isinstance(info, dict) else None
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             return f"file entry {rel!r} has no size"
         if not isinstance(info.get("sha256"), str) or not _SHA256.match(info["sha256"]):
             return f"file entry {rel!r} has no sha256"
