@@ -21,6 +21,7 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -250,11 +251,7 @@ def ingest_articles(
                 f"{rebuild_hint(folder.path)}"
             )
 
-        try:
-            tmp, final = folder.new_generation()
-        except OSError as exc:
-            raise write_error(exc, folder.path) from exc
-        try:
+        with _new_generation(folder) as (tmp, final):
             name = segment_name(final.name)
             writer = SegmentWriter(tmp / name, embedder.dim, first_chunk_id=next_chunk_id(old_gen, manifest_old))
             for aid in report.removed + report.updated:
@@ -296,11 +293,6 @@ def ingest_articles(
             publish_segment(folder, tmp, final, old_gen, manifest_old, name, counts, next_id, fields, report)
             report.timings["publish"] = time.perf_counter() - t
             report.generation = final.name
-        except BaseException as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if not isinstance(exc, AssistantError) and (err := write_error(exc, folder.path)) is not None:
-                raise err from exc
-            raise
     finally:
         lock.release()
     report.timings["total"] = time.perf_counter() - t0
@@ -443,11 +435,7 @@ def compact_index(index_dir: str | Path, lock_wait: float | None = None) -> Inge
         if manifest["format_version"] == 2 and len(manifest["segments"]) == 1 and not manifest["segments"][0]["dead"]:
             report.generation = base.name
             return report
-        try:
-            tmp, final = folder.new_generation()
-        except OSError as exc:
-            raise write_error(exc, folder.path) from exc
-        try:
+        with _new_generation(folder) as (tmp, final):
             segments, linked = _base_segments(tmp, base, manifest)
             records = [read_record(tmp / s["name"]) for s in segments]
             segments, records = _merge_tail(tmp, final.name, segments, records, 0, linked)
@@ -458,11 +446,6 @@ def compact_index(index_dir: str | Path, lock_wait: float | None = None) -> Inge
             out["segments"][0]["dead"] = []
             folder.publish(tmp, final, out, linked=linked)
             report.generation = final.name
-        except BaseException as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if not isinstance(exc, AssistantError) and (err := write_error(exc, folder.path)) is not None:
-                raise err from exc
-            raise
     finally:
         lock.release()
     report.timings["total"] = time.perf_counter() - t0
@@ -475,6 +458,23 @@ def _use_worker(todo: list[Article], settings: Settings) -> bool:
     # A rough count: every chunk holds at most chunk_tokens word pieces, about 0.75 words each.
     words = sum(len(a.text.split()) for a in todo)
     return words >= WORKER_MIN_CHUNKS * settings.chunk_tokens * 0.75
+
+
+@contextmanager
+def _new_generation(folder: IndexDir) -> Iterator[tuple[Path, Path]]:
+    """A new generation's (build folder, final path); a failure inside deletes the half-built folder and
+    turns an OS error into the one-line write error."""
+    try:
+        tmp, final = folder.new_generation()
+    except OSError as exc:
+        raise write_error(exc, folder.path) from exc
+    try:
+        yield tmp, final
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not isinstance(exc, AssistantError) and (err := write_error(exc, folder.path)) is not None:
+            raise err from exc
+        raise
 
 
 def write_error(exc: BaseException, index_dir: Path) -> IndexWriteError | None:

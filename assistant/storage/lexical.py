@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,28 @@ def load_npy(path: Path, kind: str, ndim: int = 1) -> np.ndarray:
     if math.prod(shape) * dtype.itemsize != size - header:
         raise ValueError(f"{path.name}: its header does not match its size")
     return np.load(path, allow_pickle=False)
+
+
+def numbered_terms(
+    items: Iterable[tuple[int, str]], vocab: dict[str, int], batch: int = 20_000
+) -> Iterator[tuple[int, list[int]]]:
+    """(chunk id, its content terms as numbers in ``vocab``) for each item, tokenised ``batch`` at a time.
+
+    Terms become numbers at once (one int object per distinct term, shared): a 50 MB article's 17M
+    term occurrences are not also held as strings. An empty chunk still counts one term (NUL), so
+    document numbering and lengths match the bm25s index."""
+    buf: list[tuple[int, str]] = []
+
+    def flush() -> Iterator[tuple[int, list[int]]]:
+        for (cid, _), terms in zip(buf, content_terms_batch([t for _, t in buf]), strict=True):
+            yield cid, [vocab.setdefault(t, len(vocab)) for t in terms or ["\x00"]]
+
+    for item in items:
+        buf.append(item)
+        if len(buf) >= batch:
+            yield from flush()
+            buf = []
+    yield from flush()
 
 
 class SavedBM25:
@@ -118,23 +140,9 @@ class LexicalIndex:
         ids: list[int] = []
         docs: list[list[int]] = []  # each chunk's terms as vocabulary numbers
         vocab: dict[str, int] = {}  # term → number, in order of first use
-        buf_ids: list[int] = []
-        buf_texts: list[str] = []
-
-        def add_batch() -> None:
-            # Terms become numbers at once (one int object per distinct term, shared): a 50 MB
-            # article's 17M term occurrences are not also held as strings, in bm25s and here.
-            ids.extend(buf_ids)
-            for terms in content_terms_batch(buf_texts):
-                docs.append([vocab.setdefault(t, len(vocab)) for t in terms or ["\x00"]])
-
-        for cid, text in items:
-            buf_ids.append(cid)
-            buf_texts.append(text)
-            if len(buf_texts) >= batch:
-                add_batch()
-                buf_ids, buf_texts = [], []
-        add_batch()
+        for cid, numbers in numbered_terms(items, vocab, batch):
+            ids.append(cid)
+            docs.append(numbers)
         bm25 = bm25s.BM25(k1=1.2, b=0.75)
         if docs:
             # An empty chunk still needs a term (NUL) so document numbering stays aligned.
@@ -245,22 +253,9 @@ class Postings:
         ids: list[int] = []
         vocab: dict[str, int] = {}
         doc_terms: list[np.ndarray] = []
-        buf_ids: list[int] = []
-        buf_texts: list[str] = []
-
-        def add_batch() -> None:
-            ids.extend(buf_ids)
-            for terms in content_terms_batch(buf_texts):
-                # An empty chunk still counts one term (NUL), as in the bm25s index.
-                doc_terms.append(np.fromiter((vocab.setdefault(t, len(vocab)) for t in terms or ["\x00"]), np.int64))
-
-        for cid, text in items:
-            buf_ids.append(cid)
-            buf_texts.append(text)
-            if len(buf_texts) >= batch:
-                add_batch()
-                buf_ids, buf_texts = [], []
-        add_batch()
+        for cid, numbers in numbered_terms(items, vocab, batch):
+            ids.append(cid)
+            doc_terms.append(np.array(numbers, dtype=np.int64))
         lengths = np.array([len(d) for d in doc_terms], dtype=np.int32)
         terms = sorted(vocab, key=vocab.__getitem__)
         if not doc_terms:
