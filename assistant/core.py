@@ -106,14 +106,25 @@ class Assistant:
             settings = settings.with_(index_dir=Path(index_dir))
         if model is not None:
             settings = settings.with_(model=model)
-        # The reader's graph loads in another thread meanwhile (both are mostly outside the GIL).
+        # The reader's and the encoder's graphs load in other threads while the index loads here
+        # (ONNX Runtime and faiss do most of it outside the GIL).
         reader = _Background(load_reader, settings.reader)
+        loading = None
+        if embedder is None:
+            try:
+                name = settings.model or _existing_model(settings.index_dir)
+            except Exception:  # an unreadable manifest: Index.load below says what is wrong
+                name = settings.model
+            loading = _Background(Embedder.load, name, settings.allow_download)
         try:
             index = Index.load(settings.index_dir, verify=verify)
-            embedder = embedder or Embedder.load(settings.model or index.model_name, settings.allow_download)
+            if loading is not None:
+                embedder = loading.result()  # the model named in the manifest Index.load read
             cls._check_model(index, embedder)
         finally:
             reader.result(raise_error=False)  # cached by load_reader: __init__ gets the same object
+            if loading is not None:
+                loading.result(raise_error=False)
         return cls(index, embedder, settings)
 
     @classmethod

@@ -23,7 +23,8 @@ def reader() -> Reader:
 
 
 def test_shipped_reader_is_small_and_records_its_base_model(reader):
-    from assistant.models.embedding import bundled_model_path, sha256_file
+    from assistant.models.digests import sha256_file
+    from assistant.models.embedding import bundled_model_path
 
     assert READER_FILE.stat().st_size < 24e6  # six float16 layers and the head
     assert reader.meta["base_sha256"] == sha256_file(bundled_model_path() / "model.safetensors")

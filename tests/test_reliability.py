@@ -557,7 +557,7 @@ class _Evil:
 
 
 def _sha(path: Path) -> str:
-    from assistant.models.embedding import sha256_file
+    from assistant.models.digests import sha256_file
 
     return sha256_file(path)
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..errors import ModelError
 from ..models.embedding import BUNDLED_SHA256
-from ..models.onnx_runtime import OnnxBert, load_graph, load_tokenizer
+from ..models.onnx_runtime import OnnxBert, load_graph, load_tokenizer, quantisation
 from ..terms import STOPWORDS, fold
 
 READER_FILE = Path(__file__).resolve().parents[1] / "data" / "reader.safetensors"
@@ -77,17 +77,18 @@ def load_reader(name: str | None, threads: int = 1) -> Reader | None:
     ONNX Runtime session may be run from several threads at once)."""
     if not name or name.lower() in {"none", "off", "false", "0"}:
         return None
-    return _load_file(str(READER_FILE) if name == "bundled" else str(Path(name).expanduser().resolve()), threads)
+    path = str(READER_FILE) if name == "bundled" else str(Path(name).expanduser().resolve())
+    return _load_file(path, threads, quantisation("reader"))
 
 
 @lru_cache(maxsize=4)
-def _load_file(path: str, threads: int = 1) -> Reader:
+def _load_file(path: str, threads: int = 1, quant: str = "fp32") -> Reader:
     if not Path(path).is_file():
         raise ModelError(
             f"reader file not found: {path} (set the reader to 'bundled', 'none' or a file "
             "written by python -m assistant.evaluation.training.train_reader; ASSISTANT_READER or --reader)"
         )
-    return Reader.load(path, threads=threads)
+    return Reader.load(path, threads=threads, quant=quant)
 
 
 def windows(n: int, size: int = MAX_CONTEXT_TOKENS, stride: int = STRIDE) -> list[tuple[int, int]]:
@@ -133,7 +134,9 @@ class Reader:
         self.cls_id, self.sep_id = vocab["[CLS]"], vocab["[SEP]"]
 
     @classmethod
-    def load(cls, path: str | Path | None = None, base: str | Path | None = None, threads: int = 1) -> Reader:
+    def load(
+        cls, path: str | Path | None = None, base: str | Path | None = None, threads: int = 1, quant: str | None = None
+    ) -> Reader:
         """Load the shipped reader (or ``path``) over the bundled encoder (or ``base``).
 
         The reader file holds the fine-tuned encoder layers (any number: its ``freeze`` is how many
@@ -142,7 +145,8 @@ class Reader:
         sha256, see :mod:`assistant.models.onnx_runtime`); later loads only read the cached graph."""
         from safetensors import safe_open
 
-        from ..models.embedding import bundled_model_path, sha256_file
+        from ..models.digests import sha256_file_cached
+        from ..models.embedding import bundled_model_path
 
         path = Path(path) if path else READER_FILE
         if not path.exists():
@@ -155,9 +159,9 @@ class Reader:
                 raise ModelError(f"reader file {path} was trained on another base model than the bundled one")
             base_sha = BUNDLED_SHA256
         else:
-            base_sha = sha256_file(base_path / "model.safetensors")
+            base_sha = sha256_file_cached(base_path / "model.safetensors")
         try:
-            sess, info = load_graph("reader", base_path, base_sha, path, threads=threads)
+            sess, info = load_graph("reader", base_path, base_sha, path, quant=quant, threads=threads)
             config = json.loads((base_path / "config.json").read_text())
             tok = load_tokenizer(base_path, None)  # its own: the reader changes its settings
             bert = OnnxBert(sess, tok, int(config.get("max_position_embeddings", 512)), 2, info)

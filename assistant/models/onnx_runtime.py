@@ -10,7 +10,8 @@ Cache (``ASSISTANT_ONNX_CACHE``, default ``~/.cache/article-assistant/onnx/``): 
 settings it was exported with. Both are written to a temporary file and renamed into place (a
 crash never leaves a half-written graph under the final name), concurrent exports are serialised
 by a lock file, and the graph is checked against its sha256 every time it is loaded (a damaged
-file is exported again).
+file is exported again; the digest is remembered while the file's size, mtime and inode stay the
+same, see :mod:`assistant.models.digests`).
 
 Example::
 
@@ -129,9 +130,9 @@ def _verified(path: Path, settings: dict) -> bool:
 
 
 def _sha256_path(path: Path) -> str:
-    from .embedding import sha256_file  # one sha256 helper for the package
+    from .digests import sha256_file_cached  # hashed once, then remembered while the file is unchanged
 
-    return sha256_file(path, chunk=1 << 22)
+    return sha256_file_cached(path)
 
 
 def _base_state(folder: Path) -> dict[str, np.ndarray]:

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import IndexBusyError, IndexCorruptError, IndexMismatchError, IndexMissingError, IndexWriteError
-from ..models.embedding import sha256_file
+from ..models.digests import sha256_file
 
 try:  # POSIX advisory locks mark generations in use; elsewhere GC just keeps the last two.
     import fcntl

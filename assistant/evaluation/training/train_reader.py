@@ -345,7 +345,8 @@ def save(bert, head, freeze: int, path: Path, meta: dict) -> None:
     """The trained layers and the head, float16, with the base model's hash in the metadata."""
     from safetensors.numpy import save_file
 
-    from ...models.embedding import bundled_model_path, sha256_file
+    from ...models.digests import sha256_file
+    from ...models.embedding import bundled_model_path
 
     tensors = {}
     for name, p in bert.named_parameters():
@@ -453,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     for k in ("data", "out", "report", "checkpoint", "save_every", "eval_limit", "threads", "init"):
         recipe_args.pop(k)
     if args.init:
-        from ...models.embedding import sha256_file
+        from ...models.digests import sha256_file
 
         recipe_args["init_sha256"] = sha256_file(args.init)
         recipe_args["init_recipe"] = _reader_meta(args.init).get("recipe")
