@@ -22,6 +22,8 @@ def corpus_key(articles: list[Article], embedder: Embedder, settings: Settings) 
     h.update(json.dumps([embedder.spec.name, chunking_settings(settings)]).encode())
     if sentence_vector_method(embedder) == POOLED:  # sentence vectors from one pass per chunk
         h.update(json.dumps([POOLED, embedder.encoder_info]).encode())
+    elif embedder.encoder_info.get("quantisation", "fp32") != "fp32":  # (fp32 keys stay as they were)
+        h.update(json.dumps(embedder.encoder_info).encode())
     for a in articles:
         h.update(a.id.encode())
         h.update(a.content_hash.encode())
