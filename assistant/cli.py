@@ -77,7 +77,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from .core import _existing_model
+    from .core import encoder_for
     from .ingest.pipeline import ingest_paths
     from .models.embedding import Embedder
 
@@ -90,8 +90,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         from .ingest.ray_engine import require_ray
 
         require_ray()
-    model = settings.model or (None if args.rebuild else _existing_model(settings.index_dir))
-    embedder = Embedder.load(model, settings.allow_download)
+    model, quant = encoder_for(settings.index_dir, settings, rebuild=args.rebuild)
+    embedder = Embedder.load(model, settings.allow_download, quant=quant)
     report = ingest_paths(
         settings.index_dir,
         args.paths,

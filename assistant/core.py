@@ -25,6 +25,7 @@ from .answer.reader import load_reader
 from .errors import AssistantError, EmptyQuestionError, IndexMismatchError
 from .ingest.pipeline import IngestReport, check_encoder, ingest_articles, ingest_paths
 from .models.embedding import Embedder
+from .models.onnx_runtime import quant_env
 from .records import Answer, Article, Citation, is_paged, page_of
 from .search.conversation import Conversation, Turn, normalise_history, plan_query
 from .search.retrieval import HybridRetriever
@@ -112,10 +113,10 @@ class Assistant:
         loading = None
         if embedder is None:
             try:
-                name = settings.model or _existing_model(settings.index_dir)
+                name, quant = encoder_for(settings.index_dir, settings)
             except Exception:  # an unreadable manifest: Index.load below says what is wrong
-                name = settings.model
-            loading = _Background(Embedder.load, name, settings.allow_download)
+                name, quant = settings.model, None
+            loading = _Background(Embedder.load, name, settings.allow_download, "cpu", quant)
         try:
             index = Index.load(settings.index_dir, verify=verify)
             if loading is not None:
@@ -144,9 +145,9 @@ class Assistant:
         settings = settings or Settings.from_env(index_dir=index_dir)
         if index_dir is not None:
             settings = settings.with_(index_dir=Path(index_dir))
-        embedder = embedder or Embedder.load(
-            settings.model or _existing_model(settings.index_dir), settings.allow_download
-        )
+        if embedder is None:
+            name, quant = encoder_for(settings.index_dir, settings)
+            embedder = Embedder.load(name, settings.allow_download, quant=quant)
         ingest_paths(settings.index_dir, paths, embedder, settings, progress=progress, engine=engine, address=address)
         return cls(Index.load(settings.index_dir), embedder, settings)
 
@@ -508,11 +509,20 @@ def _page(index: Index, article_id: str, source: str, offset: int) -> int | None
     return page_of(text, offset) if is_paged(source, text) else None
 
 
-def _existing_model(index_dir: Path) -> str | None:
+def encoder_for(index_dir: Path, settings: Settings, rebuild: bool = False) -> tuple[str | None, str | None]:
+    """``(model, quantisation)`` to load for ``index_dir``: the settings' model, else the one the index
+    was built with; the index's recorded encoder quantisation unless ``ASSISTANT_ENCODER_QUANT`` is set
+    (an index keeps the vectors it was built with; a setting that differs fails with the rebuild hint).
+    ``(None, None)`` (the defaults) for a new index or a rebuild."""
     folder = IndexDir(index_dir)
-    if folder.exists():
-        return folder.read_manifest().get("model", {}).get("name")
-    return None
+    if rebuild or not folder.exists():
+        return settings.model, None
+    manifest = folder.read_manifest()
+    model = settings.model or manifest.get("model", {}).get("name")
+    if os.environ.get(quant_env("encoder")):
+        return model, None
+    # An index from before the record was built by sentence-transformers in fp32 (= the fp32 graph).
+    return model, (manifest.get("encoder") or {}).get("quantisation", "fp32")
 
 
 # --- the lazily built default assistant behind ask() ------------------------------------

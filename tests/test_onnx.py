@@ -42,7 +42,17 @@ def _pooled_by_hand(embedder, text, sents, chunks):
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-def test_one_pass_per_chunk_pools_sentences_from_its_tokens(embedder):
+@pytest.fixture(scope="module")
+def fp32():
+    """The fp32 encoder: its vectors do not depend on what else is in the batch (int8's activation
+    scale is the batch's, so an int8 vector moves by ~1e-2 with its batch-mates)."""
+    from assistant.models.embedding import Embedder
+
+    return Embedder.load(quant="fp32")
+
+
+def test_one_pass_per_chunk_pools_sentences_from_its_tokens(fp32):
+    embedder = fp32
     [(svecs, cvecs)] = embedder.encode_chunks([(TEXT, SENTS, CHUNKS)])
     assert svecs.shape == (4, embedder.dim) and cvecs.shape == (2, embedder.dim)
     assert np.allclose(np.linalg.norm(svecs, axis=1), 1, atol=1e-5)
@@ -52,7 +62,8 @@ def test_one_pass_per_chunk_pools_sentences_from_its_tokens(embedder):
     assert (cvecs * want).sum(1).min() > 0.9999
 
 
-def test_a_sentence_no_chunk_token_covers_is_encoded_on_its_own(embedder):
+def test_a_sentence_no_chunk_token_covers_is_encoded_on_its_own(fp32):
+    embedder = fp32
     text = "Short one. " + "word " * 400 + "end."
     sents = [(0, 10), (11, len(text))]
     chunks = [(0, 10), (11, len(text))]  # the long one is cut at the model's 256 tokens: still pooled
@@ -63,17 +74,20 @@ def test_a_sentence_no_chunk_token_covers_is_encoded_on_its_own(embedder):
     assert (svecs[0] * embedder.encode([text[:10]])[0]).sum() > 0.9999
 
 
-def test_the_ingest_worker_gives_the_same_vectors(embedder):
+@pytest.mark.parametrize("quant", ["int8", "fp32"])
+def test_the_ingest_worker_gives_the_same_vectors(embedder, fp32, quant):
+    emb = embedder if quant == "int8" else fp32  # the worker runs its parent's graph
+    assert emb.encoder_info["quantisation"] == quant
     items = [(TEXT, SENTS, CHUNKS), ("One more sentence here.", [(0, 23)], [(0, 23)])]
-    here = embedder.encode_chunks(items)
-    there = embedder.encode_chunks(items, worker=True)
-    assert embedder._worker is not None and embedder._worker.proc.poll() is None  # a live child process
+    here = emb.encode_chunks(items)
+    there = emb.encode_chunks(items, worker=True)
+    assert emb._worker is not None and emb._worker.proc.poll() is None  # a live child process
     for (a, b), (c, d) in zip(here, there):
         assert np.abs(a - c).max() < 1e-5 and np.abs(b - d).max() < 1e-5
     texts = [TEXT[a:b] for a, b in SENTS]  # the default ingest: each sentence on its own
-    assert np.abs(embedder.encode(texts, worker=True) - embedder.encode(texts)).max() < 1e-5
-    embedder.close_worker()
-    assert embedder._worker is None
+    assert np.abs(emb.encode(texts, worker=True) - emb.encode(texts)).max() < 1e-5
+    emb.close_worker()
+    assert emb._worker is None
 
 
 def test_graphs_come_from_the_verified_cache_and_a_damaged_one_is_exported_again(tmp_path, monkeypatch, embedder):
@@ -109,7 +123,7 @@ def _edit_manifest(index, change) -> None:
 
 def test_manifest_records_the_encoder_and_older_indexes_still_answer(writable_index, embedder):
     manifest = IndexDir(writable_index).read_manifest()
-    assert manifest["encoder"] == {"runtime": "onnxruntime", "quantisation": "fp32", "sentence_vectors": PER_SENTENCE}
+    assert manifest["encoder"] == {"runtime": "onnxruntime", "quantisation": "int8", "sentence_vectors": PER_SENTENCE}
     _edit_manifest(writable_index, lambda m: m.pop("encoder"))  # as written before this record existed
     old = Assistant.load(writable_index, embedder=embedder)
     assert "Nauru" in old.ask("Which states recognize Abkhazia?").text
@@ -134,6 +148,30 @@ def test_a_pooled_index_keeps_pooling_its_sentence_vectors(tmp_path, monkeypatch
 
 
 def test_an_index_of_another_quantisation_fails_with_the_rebuild_hint(writable_index, embedder):
-    _edit_manifest(writable_index, lambda m: m["encoder"].update(quantisation="int8"))
-    with pytest.raises(IndexMismatchError, match="int8 encoder.*rebuild it: assistant ingest --rebuild"):
+    _edit_manifest(writable_index, lambda m: m["encoder"].update(quantisation="fp32"))
+    with pytest.raises(IndexMismatchError, match="fp32 encoder.*rebuild it: assistant ingest --rebuild"):
         Assistant.load(writable_index, embedder=embedder)
+
+
+def test_an_index_keeps_the_encoder_it_was_built_with(tmp_path, monkeypatch):
+    """An fp32 index (built before int8 became the default) loads with an fp32 encoder, answers and
+    takes ingests in fp32; setting another quantisation explicitly fails with the rebuild hint."""
+    from assistant.ingest.pipeline import ingest_articles
+    from assistant.models.embedding import Embedder
+
+    index = tmp_path / "index"
+    monkeypatch.delenv(onnx_runtime.quant_env("encoder"), raising=False)
+    ingest_articles(index, [Article("talks", "Talks", TEXT, content_hash="t1")], Embedder.load(quant="fp32"))
+    a = Assistant.load(index)
+    assert a.embedder.encoder_info["quantisation"] == "fp32"
+    a.ingest_articles([Article("harbour", "Harbour", "The harbour master is Elena Varga.", content_hash="h1")])
+    assert IndexDir(index).read_manifest()["encoder"]["quantisation"] == "fp32"
+    assert "Elena Varga" in a.ask("Who is the harbour master?").text
+    a.close()
+    doc = tmp_path / "harbour.txt"
+    doc.write_text("The harbour master is Elena Varga.")
+    fresh = Assistant.build([doc], tmp_path / "new")
+    assert fresh.embedder.encoder_info["quantisation"] == "int8"  # a new index gets the default
+    monkeypatch.setenv(onnx_runtime.quant_env("encoder"), "int8")
+    with pytest.raises(IndexMismatchError, match="fp32 encoder.*rebuild it: assistant ingest --rebuild"):
+        Assistant.load(index)

@@ -118,7 +118,7 @@ class _Encoder:
     def __init__(
         self, model: str, weights_sha256: str, encoder_info: dict, method: str, batch_size: int, allow_download: bool
     ) -> None:
-        self.embedder = Embedder.load(model, allow_download)
+        self.embedder = Embedder.load(model, allow_download, quant=encoder_info.get("quantisation"))
         if self.embedder.spec.weights_sha256 != weights_sha256 or self.embedder.encoder_info != encoder_info:
             raise EngineError(
                 f"a Ray worker's encoder ({self.embedder.spec.weights_sha256[:12]}…, {self.embedder.encoder_info}) "

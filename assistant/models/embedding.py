@@ -109,8 +109,11 @@ class Embedder:
         self._worker = None
 
     @classmethod
-    def load(cls, name: str | None = None, allow_download: bool = False, device: str = "cpu") -> Embedder:
-        """Load a model by setting; never touches the network unless ``allow_download``."""
+    def load(
+        cls, name: str | None = None, allow_download: bool = False, device: str = "cpu", quant: str | None = None
+    ) -> Embedder:
+        """Load a model by setting; never touches the network unless ``allow_download``. ``quant``: the
+        ONNX encoder's quantisation (``fp32``/``int8``; default the setting, see ``onnx_runtime.quantisation``)."""
         spec = resolve_model(name)
         if not allow_download:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -128,7 +131,9 @@ class Embedder:
 
             if onnx_runtime.supported(spec.path):
                 try:
-                    fast = onnx_runtime.OnnxBert.load_encoder(spec.path, spec.weights_sha256, cls.query_threads)
+                    fast = onnx_runtime.OnnxBert.load_encoder(
+                        spec.path, spec.weights_sha256, cls.query_threads, quant=quant
+                    )
                 except Exception as exc:
                     raise ModelError(
                         f"cannot load embedding model {spec.name!r}: {exc.__class__.__name__}: {exc}"
@@ -226,7 +231,11 @@ class Embedder:
                 from .worker import EncodeWorker
 
                 self._worker = EncodeWorker(
-                    self.spec.path, self.spec.weights_sha256, self.worker_threads, self.worker_nice
+                    self.spec.path,
+                    self.spec.weights_sha256,
+                    self.worker_threads,
+                    self.worker_nice,
+                    self.fast.info.get("quant", "fp32"),
                 )
             return self._worker
 

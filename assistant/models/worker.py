@@ -64,12 +64,23 @@ def _read_array(f) -> np.ndarray:
 class EncodeWorker:
     """A child process running :meth:`OnnxBert.encode_chunks`; one request at a time."""
 
-    def __init__(self, model_path: str, weights_sha256: str, threads: int = 2, nice: int = 10) -> None:
+    def __init__(
+        self, model_path: str, weights_sha256: str, threads: int = 2, nice: int = 10, quant: str = "fp32"
+    ) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH", "")) if p)
         self._lock = threading.Lock()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "assistant.models.worker", model_path, weights_sha256, str(threads), str(nice)],
+            [
+                sys.executable,
+                "-m",
+                "assistant.models.worker",
+                model_path,
+                weights_sha256,
+                str(threads),
+                str(nice),
+                quant,
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -123,7 +134,7 @@ class EncodeWorker:
             pass
 
 
-def _serve(model_path: str, sha: str, threads: int, nice: int) -> None:
+def _serve(model_path: str, sha: str, threads: int, nice: int, quant: str) -> None:
     out = sys.stdout.buffer
     inp = sys.stdin.buffer
     sys.stdout = sys.stderr  # nothing else may write to the protocol pipe
@@ -132,7 +143,7 @@ def _serve(model_path: str, sha: str, threads: int, nice: int) -> None:
             os.nice(nice)
         from .onnx_runtime import OnnxBert
 
-        enc = OnnxBert.load_encoder(model_path, sha, threads)
+        enc = OnnxBert.load_encoder(model_path, sha, threads, quant=quant)  # the parent's graph, not the default
     except Exception as exc:
         _write_msg(out, {"ready": False, "error": f"{type(exc).__name__}: {exc}"})
         return
@@ -162,4 +173,4 @@ def _serve(model_path: str, sha: str, threads: int, nice: int) -> None:
 
 
 if __name__ == "__main__":
-    _serve(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    _serve(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
