@@ -23,7 +23,8 @@ def corpus_key(articles: list[Article], embedder: Embedder, settings: Settings) 
     if sentence_vector_method(embedder) == POOLED:  # sentence vectors from one pass per chunk
         h.update(json.dumps([POOLED, embedder.encoder_info]).encode())
     elif embedder.encoder_info.get("quantisation", "fp32") != "fp32":  # (fp32 keys stay as they were)
-        h.update(json.dumps(embedder.encoder_info).encode())
+        fast = getattr(embedder, "fast", None)  # the graph's export settings (weight bits, …) when there is one
+        h.update(json.dumps(fast.info if fast is not None else embedder.encoder_info, sort_keys=True).encode())
     for a in articles:
         h.update(a.id.encode())
         h.update(a.content_hash.encode())
