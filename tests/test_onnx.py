@@ -44,8 +44,8 @@ def _pooled_by_hand(embedder, text, sents, chunks):
 
 @pytest.fixture(scope="module")
 def fp32():
-    """The fp32 encoder: its vectors do not depend on what else is in the batch (int8's activation
-    scale is the batch's, so an int8 vector moves by ~1e-2 with its batch-mates)."""
+    """The fp32 encoder, whose vectors equal sentence-transformers' (the pooling checks below compare
+    against passes run by hand)."""
     from assistant.models.embedding import Embedder
 
     return Embedder.load(quant="fp32")
@@ -88,6 +88,17 @@ def test_the_ingest_worker_gives_the_same_vectors(embedder, fp32, quant):
     assert np.abs(emb.encode(texts, worker=True) - emb.encode(texts)).max() < 1e-5
     emb.close_worker()
     assert emb._worker is None
+
+
+def test_an_int8_vector_does_not_depend_on_its_batch_mates(embedder):
+    """int8 scales activations by the batch's range, so the int8 encoder runs one text per pass: a text
+    gets the same vector alone, among others, in any order (ingest engines and re-ingests agree)."""
+    assert embedder.encoder_info["quantisation"] == "int8"
+    texts = [TEXT, "Short.", "The harbour master is Elena Varga. " * 20, TEXT[:40]]
+    together = embedder.encode(texts, batch_size=32)
+    alone = np.stack([embedder.encode([t])[0] for t in texts])
+    reordered = embedder.encode(texts[::-1], batch_size=32)[::-1]
+    assert np.abs(together - alone).max() < 1e-6 and np.abs(together - reordered).max() < 1e-6
 
 
 def test_graphs_come_from_the_verified_cache_and_a_damaged_one_is_exported_again(tmp_path, monkeypatch, embedder):

@@ -24,7 +24,8 @@ def corpus_key(articles: list[Article], embedder: Embedder, settings: Settings) 
         h.update(json.dumps([POOLED, embedder.encoder_info]).encode())
     elif embedder.encoder_info.get("quantisation", "fp32") != "fp32":  # (fp32 keys stay as they were)
         fast = getattr(embedder, "fast", None)  # the graph's export settings (weight bits, …) when there is one
-        h.update(json.dumps(fast.info if fast is not None else embedder.encoder_info, sort_keys=True).encode())
+        info = dict(fast.info, per_text=fast.per_text) if fast is not None else embedder.encoder_info
+        h.update(json.dumps(info, sort_keys=True).encode())
     for a in articles:
         h.update(a.id.encode())
         h.update(a.content_hash.encode())
