@@ -513,7 +513,7 @@ def encoder_for(index_dir: Path, settings: Settings, rebuild: bool = False) -> t
     """``(model, quantisation)`` to load for ``index_dir``: the settings' model, else the one the index
     was built with; the index's recorded encoder quantisation unless ``ASSISTANT_ENCODER_QUANT`` is set
     (an index keeps the vectors it was built with; a setting that differs fails with the rebuild hint).
-    ``(None, None)`` (the defaults) for a new index or a rebuild."""
+    For a new index or a rebuild: the settings' model and the default quantisation (None)."""
     folder = IndexDir(index_dir)
     if rebuild or not folder.exists():
         return settings.model, None

@@ -1,10 +1,10 @@
 """sha256 of large model files, remembered by their size, mtime and inode.
 
 A new process verifies the bundled encoder's weights, the reader's weights and both cached ONNX
-graphs (≈ 360 MB together): hashing them on every start-up took most of a new process's time to
+graphs (≈ 290 MB together): hashing them on every start-up took most of a new process's time to
 its first answer. A digest computed once is remembered in ``sha256-memo.json`` in the model cache
-(:func:`assistant.models.onnx_runtime.cache_dir`) with the file's size, mtime and inode, and reused
-while all three are unchanged; any write, replacement or truncation changes them and the file is
+(:func:`assistant.models.onnx_runtime.cache_dir`) with the file's size, mtime, inode and device, and
+reused while they are unchanged; any write, replacement or truncation changes them and the file is
 hashed again. As in git's index, a file modified within :data:`RACY_S` seconds of being hashed is
 never remembered (a second write in the same clock tick would keep its mtime), and a damaged memo
 is ignored. ``ASSISTANT_VERIFY=full`` hashes every file on every load.
@@ -80,16 +80,6 @@ def sha256_file_cached(path: str | Path) -> str:
         return digest
 
 
-def forget(path: str | Path) -> None:
-    """Drop ``path`` from the memo (it is hashed again next time)."""
-    memo_file = _memo_path()
-    key = str(Path(path).resolve())
-    with _lock:
-        memo = _read_memo(memo_file)
-        if memo.pop(key, None) is not None:
-            _write(memo_file, memo)
-
-
 def _remember(memo_file: Path, key: str, entry: dict) -> None:
     with _lock:
         memo = _read_memo(memo_file)
@@ -99,6 +89,7 @@ def _remember(memo_file: Path, key: str, entry: dict) -> None:
 
 
 def _write(memo_file: Path, memo: dict) -> None:
+    tmp = None
     try:
         memo_file.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{memo_file.name}.", suffix=".tmp", dir=memo_file.parent)
@@ -106,7 +97,5 @@ def _write(memo_file: Path, memo: dict) -> None:
             json.dump(memo, f, indent=0)
         os.replace(tmp, memo_file)
     except OSError:  # a read-only cache only costs the next start-up a hash
-        try:
-            Path(tmp).unlink(missing_ok=True)  # type: ignore[possibly-undefined]
-        except (OSError, NameError):
-            pass
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
