@@ -35,3 +35,22 @@ def test_near_misses_skip_unanswerable_repeated_answers_and_respect_the_share():
     picked = near_misses({"p": PARAGRAPH}, many, share=0.2)
     assert 20 < len(picked) < 60  # about a fifth, seeded
     assert picked == near_misses({"p": PARAGRAPH}, many, share=0.2)
+
+
+def test_swapped_twins_name_something_the_paragraph_never_mentions():
+    from assistant.evaluation.training.train_reader import swapped_questions
+
+    texts = {"p": PARAGRAPH, "o": "Gustave Eiffel built a tower in Paris for the fair of 1889."}
+    items = [
+        QAItem("q1", "When did the Harbour Bridge open?", "p", ["May 1937"], [PARAGRAPH.index("May 1937")], group="g"),
+        QAItem("q2", "Who built the tower in Paris?", "o", ["Gustave Eiffel"], [0], group="h"),
+        QAItem("q3", "How many men worked from 1933?", "p", ["1,400"], [PARAGRAPH.index("1,400")], group="g"),
+    ]
+    twins = swapped_questions(texts, items, share=1.0)
+    assert twins and all(t.unanswerable and not t.answers for t in twins)
+    for t in twins:
+        orig = next(it for it in items if it.id == t.id.removesuffix("#sw"))
+        assert t.question != orig.question and t.article_id == orig.article_id
+        new_words = set(t.question.split()) - set(orig.question.split())
+        assert new_words and not any(w.strip("?") in texts[t.article_id] for w in new_words)
+    assert twins == swapped_questions(texts, items, share=1.0)  # seeded

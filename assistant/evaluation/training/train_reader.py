@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import time
 from pathlib import Path
 
@@ -45,6 +46,7 @@ from ..metrics import auroc, exact_match, token_f1
 
 SEED = 13
 FOLDS = 2
+SWAP_EVAL_SHARE = 0.25  # held-out v1.1 questions given a swapped twin in the report
 CHECKPOINT = Path("eval/checkpoints/reader")
 Example = tuple[list[int], list[int], int, int]  # ids, token types, start, end (0, 0: no answer)
 
@@ -118,6 +120,85 @@ def near_misses(texts: dict[str, str], items: list[QAItem], share: float, seed: 
         pid = f"{it.article_id}#nm:{it.id}"
         texts[pid] = rest
         out[it.id] = pid
+    return out
+
+
+_QUESTION_WORDS = frozenset(
+    "what which who whom whose when where why how in on at of the a an by for to from during after before "
+    "according as if is was are were did does do".split()
+)
+_NAME_RE = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w'’.-]*)*")
+_NUMBER_RE = re.compile(r"\b\d{1,4}\b")
+
+
+def _anchors(question: str, text: str) -> list[tuple[int, int, str]]:
+    """Names and numbers of ``question`` that its paragraph ``text`` also holds: (start, end, kind)."""
+    out = []
+    for m in _NAME_RE.finditer(question):
+        name = m.group(0).rstrip(".'’")
+        if m.start() == 0 and name.split()[0].lower() in _QUESTION_WORDS:
+            continue  # the question's first word, capitalised as a sentence start
+        if name.lower() in _QUESTION_WORDS or len(name) < 3 or name not in text:
+            continue
+        out.append((m.start(), m.start() + len(name), "name"))
+    for m in _NUMBER_RE.finditer(question):
+        if m.group(0) in text:
+            out.append((m.start(), m.end(), "number"))
+    return out
+
+
+def swapped_questions(texts: dict[str, str], items: list[QAItem], share: float, seed: int = SEED) -> list[QAItem]:
+    """Unanswerable twins of a ``share`` of the answerable questions, the commonest kind of SQuAD 2.0
+    unanswerable question: one name or number that the question and its paragraph share is swapped
+    for one that the paragraph never mentions ("When did Beyoncé leave Destiny's Child?" → "When did
+    Kelly Rowland leave Destiny's Child?"). A name is mostly another name of the same article's
+    questions with as many words (the plausible distractor), else any name of the set; a number is moved
+    by a few units (years) or scaled. Each twin points at the same paragraph, labelled "no answer"."""
+    rng = random.Random(seed + 11)
+    pool: dict[str, list[str]] = {}  # the names of each article's questions (same topic, plausible)
+    for it in items:
+        if not it.unanswerable:
+            names = [it.question[a:b] for a, b, kind in _anchors(it.question, texts[it.article_id]) if kind == "name"]
+            pool.setdefault(it.group, []).extend(names)
+    everyone = sorted({n for names in pool.values() for n in names})
+    if not everyone:
+        return []
+    out: list[QAItem] = []
+    for it in items:
+        if it.unanswerable or not it.answers or rng.random() >= share:
+            continue
+        text = texts[it.article_id]
+        low = text.lower()
+        anchors = [
+            a for a in _anchors(it.question, text) if not any(it.question[a[0] : a[1]] in ans for ans in it.answers)
+        ]
+        if not anchors:
+            continue
+        a, b, kind = rng.choice(anchors)
+        old = it.question[a:b]
+        new = ""
+        for _ in range(8):
+            if kind == "name":  # another name of the same article, of as many words, else any name
+                same = [n for n in pool.get(it.group, []) if len(n.split()) == len(old.split())]
+                cand = rng.choice(same if same and rng.random() < 0.8 else everyone)
+            else:
+                n = int(old)
+                cand = (
+                    str(n + rng.choice([-1, 1]) * rng.randint(2, 40))
+                    if 1000 <= n <= 2100
+                    else str(max(2, n * rng.randint(2, 5) + rng.randint(1, 9)))
+                )
+            if (
+                cand.lower() not in low
+                and cand.lower() != old.lower()
+                and not any(cand.lower() in x.lower() for x in it.answers)
+            ):
+                new = cand
+                break
+        if not new:
+            continue
+        q = it.question[:a] + new + it.question[b:]
+        out.append(QAItem(f"{it.id}#sw", q, it.article_id, [], [], unanswerable=True, group=it.group))
     return out
 
 
@@ -369,15 +450,18 @@ def _reader_meta(path: Path) -> dict:
 
 
 def evaluate(reader_path: Path, texts: dict[str, str], items: list[QAItem]) -> dict:
-    """Gold-paragraph reading on held-out questions: EM/F1 (v1.1), has-answer AUROC (v2.0)."""
+    """Gold-paragraph reading on held-out questions: EM/F1 (v1.1), has-answer AUROC (v2.0), and
+    how well the no-answer score tells v1.1 questions from their swapped twins (``v11_swap_auroc``)."""
     from ...answer.reader import Reader
 
     reader = Reader.load(reader_path)
     f1s, ems, v2_scores, v2_labels, v2_f1 = [], [], [], [], []
+    best: dict[str, float] = {}
     for it in items:
         [r] = reader.read(it.question, [texts[it.article_id]])
         text = texts[it.article_id]
         pred = text[r.spans[0].start : r.spans[0].end] if r.spans else ""
+        best[it.id] = r.best
         if it.article_id.startswith("v11"):
             f1s.append(token_f1(pred, it.answers))
             ems.append(exact_match(pred, it.answers))
@@ -386,6 +470,10 @@ def evaluate(reader_path: Path, texts: dict[str, str], items: list[QAItem]) -> d
             v2_labels.append(0 if it.unanswerable else 1)
             if not it.unanswerable:
                 v2_f1.append(token_f1(pred, it.answers))
+    # Swapped twins of held-out v1.1 questions (see swapped_questions) against their originals.
+    swaps = swapped_questions(texts, [it for it in items if it.article_id.startswith("v11")], SWAP_EVAL_SHARE)
+    swap_neg = [reader.read(sw.question, [texts[sw.article_id]])[0].best for sw in swaps]
+    swap_pos = [best[sw.id.removesuffix("#sw")] for sw in swaps]
     pos = [s for s, y in zip(v2_scores, v2_labels, strict=True) if y]
     neg = [s for s, y in zip(v2_scores, v2_labels, strict=True) if not y]
     return {
@@ -395,7 +483,16 @@ def evaluate(reader_path: Path, texts: dict[str, str], items: list[QAItem]) -> d
         "v20_questions": len(v2_labels),
         "v20_answerable_f1": round(100 * float(np.mean(v2_f1)), 1) if v2_f1 else None,
         "v20_has_answer_auroc": round(auroc(pos, neg), 3) if pos and neg else None,
+        "v11_swapped_questions": len(swaps),
+        "v11_swap_auroc": round(auroc(swap_pos, swap_neg), 3) if swaps else None,
     }
+
+
+def _heldout(v11_items: list[QAItem], v2_test: list[QAItem], args) -> list[QAItem]:
+    test = v11_items + v2_test
+    if args.eval_limit:
+        test = random.Random(args.seed).sample(test, min(args.eval_limit, len(test)))
+    return test
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -414,6 +511,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--near-misses", type=float, default=0.0, help="share of questions also given their paragraph minus the answer"
     )
+    ap.add_argument(
+        "--swaps", type=float, default=0.0, help="share of questions also given a swapped-name/number unanswerable twin"
+    )
+    ap.add_argument("--eval-only", type=Path, default=None, help="only write --report for this reader file")
     ap.add_argument("--train-context", type=int, default=160, help="context tokens per training window")
     ap.add_argument("--freeze", type=int, default=0, help="lower encoder layers kept as bundled")
     ap.add_argument("--epochs", type=float, default=1.0)
@@ -444,11 +545,21 @@ def main(argv: list[str] | None = None) -> int:
     tok = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
     tok.no_truncation()
     tok.no_padding()
+    if args.eval_only:
+        meta = _reader_meta(args.eval_only)
+        meta["heldout"] = evaluate(args.eval_only, {**v11_texts, **v2_texts}, _heldout(v11_items, v2_test, args))
+        print(json.dumps(meta["heldout"], indent=1))
+        if args.report:
+            args.report.parent.mkdir(parents=True, exist_ok=True)
+            args.report.write_text(json.dumps(meta, indent=1) + "\n")
+        return 0
     t0 = time.time()
     negs = hard_negatives(train_texts, train_items)
     negs.update(hard_negatives(v2_texts, v2_train))
     items = train_items + v2_train
     misses = near_misses(texts, items, args.near_misses, args.seed) if args.near_misses > 0 else None
+    if args.swaps > 0:
+        items += swapped_questions(texts, items, args.swaps, args.seed)
     examples = encode_examples(tok, texts, items, negs, args.negatives, args.train_context, args.seed, misses)
     recipe_args = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     for k in ("data", "out", "report", "checkpoint", "save_every", "eval_limit", "threads", "init"):
@@ -462,6 +573,9 @@ def main(argv: list[str] | None = None) -> int:
         recipe_args.pop("skip")
     if not args.near_misses:
         recipe_args.pop("near_misses")
+    if not args.swaps:
+        recipe_args.pop("swaps")
+    recipe_args.pop("eval_only")
     recipe = hashlib.sha256(json.dumps(recipe_args, sort_keys=True).encode()).hexdigest()[:16]
     print(
         f"{len(train_items)} SQuAD v1.1 train + {len(v2_train)} SQuAD 2.0 fold-{args.v2_train_fold} questions "
@@ -482,10 +596,7 @@ def main(argv: list[str] | None = None) -> int:
     save(bert, head, args.freeze, args.out, meta)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
     if args.report:
-        test = v11_items + v2_test
-        if args.eval_limit:
-            test = random.Random(args.seed).sample(test, min(args.eval_limit, len(test)))
-        meta["heldout"] = evaluate(args.out, {**v11_texts, **v2_texts}, test)
+        meta["heldout"] = evaluate(args.out, {**v11_texts, **v2_texts}, _heldout(v11_items, v2_test, args))
         meta["heldout_sets"] = f"SQuAD v1.1 dev-tune (all) and SQuAD 2.0 dev-tune fold {1 - args.v2_train_fold}"
         print(json.dumps(meta["heldout"], indent=1))
         args.report.parent.mkdir(parents=True, exist_ok=True)
