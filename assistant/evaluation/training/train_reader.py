@@ -176,10 +176,11 @@ def swapped_questions(texts: dict[str, str], items: list[QAItem], share: float, 
             continue
         a, b, kind = rng.choice(anchors)
         old = it.question[a:b]
+        # another name of the same article, of as many words (else any name)
+        same = [n for n in pool.get(it.group, []) if len(n.split()) == len(old.split())] if kind == "name" else []
         new = ""
         for _ in range(8):
-            if kind == "name":  # another name of the same article, of as many words, else any name
-                same = [n for n in pool.get(it.group, []) if len(n.split()) == len(old.split())]
+            if kind == "name":
                 cand = rng.choice(same if same and rng.random() < 0.8 else everyone)
             else:
                 n = int(old)
@@ -489,6 +490,7 @@ def evaluate(reader_path: Path, texts: dict[str, str], items: list[QAItem]) -> d
 
 
 def _heldout(v11_items: list[QAItem], v2_test: list[QAItem], args) -> list[QAItem]:
+    """The questions the report reads (a seeded sample of ``--eval-limit`` of them, when given)."""
     test = v11_items + v2_test
     if args.eval_limit:
         test = random.Random(args.seed).sample(test, min(args.eval_limit, len(test)))
@@ -533,18 +535,11 @@ def main(argv: list[str] | None = None) -> int:
     from ...models.embedding import bundled_model_path
 
     torch.set_num_threads(max(1, args.threads))
-    train_texts, train_items = load_tagged(args.data / "squad-v1.1" / "train.json", "train")
     v2_texts, v2_items = load_tagged(args.data / "squad-v2.0" / "dev-tune.json", "v20")
     v11_texts, v11_items = load_tagged(args.data / "squad-v1.1" / "dev-tune.json", "v11")
-    random.Random(args.seed).shuffle(train_items)
-    train_items = train_items[args.skip : args.skip + args.questions]
     folds = v2_folds(v2_items)
     v2_train = [it for it in v2_items if folds[it.group] == args.v2_train_fold]
     v2_test = [it for it in v2_items if folds[it.group] != args.v2_train_fold]
-    texts = {**train_texts, **v2_texts}
-    tok = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
-    tok.no_truncation()
-    tok.no_padding()
     if args.eval_only:
         meta = _reader_meta(args.eval_only)
         meta["heldout"] = evaluate(args.eval_only, {**v11_texts, **v2_texts}, _heldout(v11_items, v2_test, args))
@@ -553,6 +548,13 @@ def main(argv: list[str] | None = None) -> int:
             args.report.parent.mkdir(parents=True, exist_ok=True)
             args.report.write_text(json.dumps(meta, indent=1) + "\n")
         return 0
+    train_texts, train_items = load_tagged(args.data / "squad-v1.1" / "train.json", "train")
+    random.Random(args.seed).shuffle(train_items)
+    train_items = train_items[args.skip : args.skip + args.questions]
+    texts = {**train_texts, **v2_texts}
+    tok = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
     t0 = time.time()
     negs = hard_negatives(train_texts, train_items)
     negs.update(hard_negatives(v2_texts, v2_train))
