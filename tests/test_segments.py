@@ -133,7 +133,9 @@ def test_updates_and_removals_are_tombstones_and_match_a_fresh_index(tmp_path):
     assert len(idx.dense) == len(idx.lexical) == counts["chunks"] == idx.store.count("chunks") == len(final)
     assert "a7" not in {c.article_id for c in idx.store.chunks(list(range(1, 200))).values()}
     assert idx.store.article("a7") is None and idx.store.article_text("b1") == ""
-    ans = Assistant(idx, HashEmbedder()).ask("Who keeps the harbour of Arden a0?")
+    # The templated articles differ only in "a0" / "b0", which the reader does not tell apart
+    # (it scores both keepers alike); without it the cited sentence is the lexical match.
+    ans = Assistant(idx, HashEmbedder(), Settings.from_env(reader="none")).ask("Who keeps the harbour of Arden a0?")
     assert ans.citations[0].article_id == "a0" and KEEPER_V2 in ans.citations[0].quote
     fresh = tmp_path / "fresh"
     ingest_articles(fresh, sorted(final, key=lambda a: a.id), HashEmbedder())

@@ -1,4 +1,7 @@
-"""The reader's training data: near-miss negatives are the question's own paragraph without its answer."""
+"""The reader's training data (near-miss negatives are the question's own paragraph without its answer)
+and the answer model's held-out figures."""
+
+import numpy as np
 
 from assistant.evaluation.datasets import QAItem
 from assistant.evaluation.training.train_reader import near_misses
@@ -54,3 +57,20 @@ def test_swapped_twins_name_something_the_paragraph_never_mentions():
         new_words = set(t.question.split()) - set(orig.question.split())
         assert new_words and not any(w.strip("?") in texts[t.article_id] for w in new_words)
     assert twins == swapped_questions(texts, items, share=1.0)  # seeded
+
+
+def test_best_abstention_at_the_answerable_cap_is_what_some_threshold_reaches():
+    from assistant.evaluation.training.train_answerer import best_abstention_at_cap
+
+    answerable = np.array([0.1, 0.5, 0.6, 0.7, 0.8, 0.9, 0.9, 0.95, 0.97, 0.99])
+    unanswerable = np.array([0.05, 0.2, 0.3, 0.4, 0.55, 0.65, 0.9, 0.92])
+    best = best_abstention_at_cap(answerable, unanswerable, 0.15)
+    # Abstaining below 0.5 drops one answerable question (0.10) and four unanswerable ones;
+    # any higher threshold also drops 0.5, i.e. 20 % of the answerable ones.
+    assert best["abstain_rate_answerable"] <= 0.15
+    assert best["abstain_rate_unanswerable"] == 0.5
+    t = best["threshold"]
+    assert (answerable < t).mean() == best["abstain_rate_answerable"]
+    assert (unanswerable < t).mean() == best["abstain_rate_unanswerable"]
+    # A confidence that separates perfectly abstains on every unanswerable question.
+    assert best_abstention_at_cap(np.array([0.8, 0.9]), np.array([0.1, 0.2]), 0.15)["abstain_rate_unanswerable"] == 1.0

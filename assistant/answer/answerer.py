@@ -92,6 +92,11 @@ CONF_FEATURES = (
     "type_missing",
 )
 READER_SCALE = 10.0  # reader span-minus-null scores are divided by this (typical range ±10)
+# ``reader_top`` marks the sentence holding the best span only when that span scores above this
+# (span minus null, natural log-odds): when every span is far below "no answer" (null 20 times
+# likelier), the least bad one says nothing. The mildest gate that fixes that failure; held-out
+# figures for other gates are within noise of each other (eval/README.md, "Reader stage 4").
+READER_TOP_MIN = -3.0
 _NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|without|n't|cannot|fail(?:ed|s)?)\b|n't\b", re.I)
 _DIGIT = re.compile(r"\d")
 
@@ -270,7 +275,7 @@ def raw_candidates(
 def add_reader_features(cands: list[Candidate], readings: list[tuple[Chunk, PassageReading]]) -> None:
     """``reader_sent``: the reader's best span inside the sentence minus its passage's null score
     (scaled; -1 when the sentence was not read or holds no span); ``reader_top``: 1 for the sentence
-    holding the best span of all; ``reader_span``: that best span, in sentence offsets."""
+    holding the best span of all, unless that span is more than ``-READER_TOP_MIN`` below the null score; ``reader_span``: that best span, in sentence offsets."""
     best: dict[tuple[str, int], ReaderSpan] = {}
     scores: dict[tuple[str, int], float] = {}
     for chunk, reading in readings:
@@ -287,6 +292,8 @@ def add_reader_features(cands: list[Candidate], readings: list[tuple[Chunk, Pass
                 scores[key] = z
                 best[key] = ReaderSpan(sp.start + chunk.start - s.start, sp.end + chunk.start - s.start, z)
     top = max(scores, key=scores.get) if scores else None
+    if top is not None and scores[top] <= READER_TOP_MIN:  # every span is well below "no answer"
+        top = None
     for c in cands:
         key = (c.sentence.article_id, c.sentence.start)
         z = scores.get(key)

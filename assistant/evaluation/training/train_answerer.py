@@ -30,6 +30,8 @@ import numpy as np
 from ...answer.answerer import (
     CONF_FEATURES,
     FEATURES,
+    READER_SCALE,
+    READER_TOP_MIN,
     Candidate,
     ExtractiveAnswerer,
     _add_relative_features,
@@ -104,6 +106,8 @@ def _upgrade(questions: list[Question]) -> list[Question]:
                 c.features["reader_sent"], c.features["reader_top"] = -1.0, 0.0
             if not hasattr(c, "reader_span"):
                 c.reader_span = None
+            if c.features["reader_sent"] <= READER_TOP_MIN / READER_SCALE:  # as add_reader_features
+                c.features["reader_top"] = 0.0
         if q.cands:  # cheap: recomputed so the cache follows spans.typed_span_evidence
             info = analyse(q.item.question)
             for c in q.cands:
@@ -375,6 +379,7 @@ def summarise(questions, conf, correct, span_pred, threshold) -> dict:
             "precision_answered_answerable": round(float(correct[answered].mean()), 4) if answered.any() else None,
             "abstain_rate_answerable": round(float(1 - answered.sum() / a20.sum()), 4),
             "abstain_rate_unanswerable": round(float((conf[unans] < threshold).mean()), 4),
+            "best_at_answerable_cap": best_abstention_at_cap(conf[a20], conf[unans], ANSWERABLE_ABSTAIN_CAP),
         }
     )
     for tag in ("off20", "offseeds"):
@@ -392,6 +397,29 @@ def summarise(questions, conf, correct, span_pred, threshold) -> dict:
     out["ece_all"] = round(ece, 4)
     out["reliability_table"] = table
     return out
+
+
+ANSWERABLE_ABSTAIN_CAP = 0.15  # the issue's bound on abstaining on answerable SQuAD 2.0 questions
+
+
+def best_abstention_at_cap(answerable: np.ndarray, unanswerable: np.ndarray, cap: float) -> dict:
+    """The most unanswerable questions any threshold abstains on while abstaining on at most
+    ``cap`` of the answerable ones: what this confidence can reach, whichever threshold is chosen."""
+    answerable, unanswerable = np.asarray(answerable), np.asarray(unanswerable)
+    best = {"cap": cap, "threshold": 0.0, "abstain_rate_unanswerable": 0.0, "abstain_rate_answerable": 0.0}
+    for t in np.unique(np.concatenate([answerable, unanswerable])):
+        abst_ans = float((answerable < t).mean()) if answerable.size else 0.0
+        if abst_ans > cap:
+            break
+        abst_un = float((unanswerable < t).mean()) if unanswerable.size else 0.0
+        if abst_un >= best["abstain_rate_unanswerable"]:
+            best = {
+                "cap": cap,
+                "threshold": round(float(t), 4),
+                "abstain_rate_unanswerable": round(abst_un, 4),
+                "abstain_rate_answerable": round(abst_ans, 4),
+            }
+    return best
 
 
 def pick_offtopic_threshold(questions, conf, min_abstention: float) -> float:
