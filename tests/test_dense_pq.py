@@ -149,3 +149,21 @@ def test_pq_index_retrains_from_its_vectors_when_it_grows_4x(tmp_path):
     assert _recall_at_10(idx, ids, vecs, _clustered(40, seed=4)) >= 0.9
     idx.save(tmp_path / "dense.faiss")
     assert len(DenseIndex.load(tmp_path / "dense.faiss")) == 36_000
+
+
+@pytest.mark.parametrize("kind", ["flat", "ivf", "pq"])
+def test_the_score_of_any_chunk_is_its_exact_cosine_whatever_the_tier(kind, corpus):
+    """A chunk's dense score must not depend on whether a top-k search reaches it: the answerer
+    reads it for chunks only BM25 found, and that share grows with the collection."""
+    ids, vecs, queries = corpus
+    limits = {"flat": {}, "ivf": {"flat_max": 1000}, "pq": {"flat_max": 1000, "pq_min": 2000}}[kind]
+    idx = DenseIndex.build(ids, vecs, **limits)
+    assert idx.kind.startswith({"flat": "flat", "ivf": "ivf", "pq": "ivfpq"}[kind]), idx.kind
+    q = queries[0]
+    far = np.argsort(q @ vecs.T)[:5]  # the five least similar: never in a top-k
+    pick = np.concatenate([ids[far], [ids[0], 999_999_999]])
+    got = idx.scores_of(q, pick)
+    np.testing.assert_allclose(got[:-1], vecs[np.concatenate([far, [0]])] @ q, atol=2e-3)  # float16 copies for PQ
+    assert np.isnan(got[-1])  # not held
+    idx.remove([int(ids[0])])
+    assert np.isnan(idx.scores_of(q, ids[:1])[0])

@@ -112,6 +112,26 @@ def test_one_run_or_ten_give_the_same_results_and_answers(tmp_path):
         assert single.idf(terms[0]) == ten.lexical.idf(terms[0])
 
 
+def test_chunks_only_bm25_finds_keep_their_dense_score_in_one_segment_or_many(tmp_path):
+    """How close a chunk is to the question must not depend on how many other chunks there are:
+    with a dense top-1, the chunks only BM25 finds still carry their cosine, in any segment."""
+    arts = town_articles("a", 12) + town_articles("b", 4)
+    ingest_articles(tmp_path / "one", arts, HashEmbedder())
+    for i in range(0, len(arts), 5):
+        ingest_articles(tmp_path / "many", arts[i : i + 5], HashEmbedder())
+    emb = HashEmbedder()
+    q = "Who keeps the harbour of Arden a3 and its market road?"
+    qv = emb.encode_query(q)
+    for name in ("one", "many"):
+        idx = Index.load(tmp_path / name)
+        hits = HybridRetriever(idx, emb, Settings.from_env(reader="none", candidates=1)).search(q, k=20)
+        lexical_only = [h for h in hits if h.dense_rank < 0]
+        assert lexical_only, name
+        every = dict(zip(*(a.tolist() for a in idx.dense.search(qv, 10_000))))  # a dense top-k reaching all
+        for h in lexical_only:
+            assert abs(h.dense_score - every[h.chunk_id]) < 1e-5, (name, h)
+
+
 def test_updates_and_removals_are_tombstones_and_match_a_fresh_index(tmp_path):
     index = tmp_path / "index"
     ingest_articles(index, town_articles("a", 20), HashEmbedder())

@@ -188,7 +188,7 @@ def sentence_features(
     has_span = rule is not None  # a span the rule accepts (lists: two or more new items)
     s_bigrams = set(zip(s_terms_list, s_terms_list[1:]))
     missing = [t for t in qt.rare if t not in window_terms and t not in title_terms]
-    dense_chunk = hit.dense_score if hit.dense_rank >= 0 else 0.0
+    dense_chunk = hit.dense_score  # known for every hybrid hit, also those outside the dense top-k
     return {
         "dense_sent": float(q_vec @ s_vec) if s_vec is not None else dense_chunk,
         "dense_chunk": dense_chunk,

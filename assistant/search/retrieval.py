@@ -42,7 +42,7 @@ class Hit:
     score: float
     dense_rank: int = -1
     bm25_rank: int = -1
-    dense_score: float = 0.0  # cosine of the chunk vector (FAISS)
+    dense_score: float = 0.0  # cosine of the chunk vector (FAISS; hybrid: also for chunks only BM25 found)
     bm25_score: float = 0.0
     dense_max: float = 0.0  # best sentence cosine (when settings.dense_rescore == "max_sentence")
 
@@ -91,6 +91,16 @@ class HybridRetriever:
             for rank, (cid, sc) in enumerate(zip(ids.tolist(), scores.tolist())):
                 h = hits.setdefault(cid, Hit(cid, 0.0))
                 h.bm25_rank, h.bm25_score = rank, float(sc)
+        if mode == "hybrid":
+            # Chunks only BM25 found still get their dense score: whether a chunk makes the dense
+            # top-k depends on how many others there are, its cosine does not.
+            t = time.perf_counter()
+            lexical_only = [h for h in hits.values() if h.dense_rank < 0]
+            if lexical_only:
+                found = self.index.dense.scores_of(qv, np.array([h.chunk_id for h in lexical_only], np.int64))
+                for h, sc in zip(lexical_only, found.tolist()):
+                    h.dense_score = 0.0 if sc != sc else float(sc)  # NaN: no vector held
+            timings["dense"] = timings.get("dense", 0.0) + time.perf_counter() - t
         t = time.perf_counter()
         if s.dense_rescore == "max_sentence" and mode in ("hybrid", "dense") and hits:
             qv = np.asarray(qv, dtype=np.float32).reshape(-1)

@@ -199,6 +199,16 @@ class SegmentedDense:
     def kind(self) -> str:
         return "+".join(p.kind for p in self.parts)
 
+    def scores_of(self, vector: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """The query's inner product with each of ``ids`` (NaN where no segment holds it live)."""
+        out = np.full(len(ids), np.nan, dtype=np.float32)
+        for part in self.parts:
+            todo = np.flatnonzero(np.isnan(out))
+            if not len(todo):
+                break
+            out[todo] = part.scores_of(vector, np.asarray(ids, np.int64)[todo])
+        return out
+
     def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` (ids, scores) over every segment, best first."""
         found = [p.search(vector, k) for p in self.parts]

@@ -606,10 +606,11 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.cache == CACHE / "answerer-train.pkl":
             # v3: spans cleaned by reader.refine_spans, names compared across apostrophes and possessives
-            # (a cache of older reader features would be reused silently)
+            # (a cache of older reader features would be reused silently); v5: dense_chunk is the
+            # chunk's cosine also for chunks outside the dense top-k
             fold = args.reader_holdout_fold if args.reader_v2_train_fold is None else f"v2{args.reader_v2_train_fold}"
             meta_key = f"{reader.meta.get('recipe', '')}-{args.idf}"
-            args.cache = CACHE / f"answerer-train-reader-v4-{fold}-{args.limit}-{meta_key}.pkl"
+            args.cache = CACHE / f"answerer-train-reader-v5-{fold}-{args.limit}-{meta_key}.pkl"
     idf_of = None
     if args.idf == "background":
         from ...answer.background_idf import background_idf
