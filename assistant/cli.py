@@ -51,7 +51,8 @@ def _print_answer(ans, color: bool) -> None:
         print(f"{dim}confidence {ans.confidence:.2f}{reset}")
     for n, c in enumerate(ans.citations, 1):
         meta = ", ".join(x for x in (c.author, c.date) if x)
-        print(f"[{n}] {c.title}{f' ({meta})' if meta else ''} — {c.article_id} chars {c.start}-{c.end}")
+        where = f"{c.article_id}, page {c.page}," if c.page else c.article_id  # PDF articles: the page to open
+        print(f"[{n}] {c.title}{f' ({meta})' if meta else ''} — {where} chars {c.start}-{c.end}")
         print(f"    {c.quote}" if c.has_own_quotes else f"    “{c.quote}”")
     for note in ans.notes:
         print(f"{dim}note: {note}{reset}")

@@ -259,7 +259,7 @@ def test_byline_and_date_parsing():
 
 
 def test_pdf_and_docx_by_command_line_and_python(tmp_path, writable_index, embedder):
-    """`assistant ingest` takes .pdf/.docx; `ask --json` cites the PDF page; Assistant.ingest does the same."""
+    """`assistant ingest` takes .pdf/.docx; `ask` (and `--json`) cites the PDF page; Assistant.ingest does the same."""
     import docx
 
     from assistant import Assistant
@@ -279,6 +279,9 @@ def test_pdf_and_docx_by_command_line_and_python(tmp_path, writable_index, embed
     data = json.loads(r.stdout)
     assert "Mira Castell" in data["text"]
     assert data["citations"][0]["article_id"] == "bridge" and data["citations"][0]["page"] == 2
+    r = run("ask", "Who designed the Harbor Bridge?", "--index", str(writable_index))
+    first = next(line for line in r.stdout.splitlines() if line.startswith("[1] "))
+    assert "— bridge, page 2, chars " in first, r.stdout  # the terminal names the page too
     a = Assistant.load(writable_index, embedder=embedder)
     ans = a.ask("When does the night ferry to Orrin leave?")
     assert "23:40" in ans.text and ans.citations[0].article_id == "ferry" and ans.citations[0].page is None
