@@ -275,7 +275,8 @@ def raw_candidates(
 def add_reader_features(cands: list[Candidate], readings: list[tuple[Chunk, PassageReading]]) -> None:
     """``reader_sent``: the reader's best span inside the sentence minus its passage's null score
     (scaled; -1 when the sentence was not read or holds no span); ``reader_top``: 1 for the sentence
-    holding the best span of all, unless that span is more than ``-READER_TOP_MIN`` below the null score; ``reader_span``: that best span, in sentence offsets."""
+    holding the best span of all, unless that span scores at most ``READER_TOP_MIN`` (minus the
+    null score); ``reader_span``: that best span, in sentence offsets."""
     best: dict[tuple[str, int], ReaderSpan] = {}
     scores: dict[tuple[str, int], float] = {}
     for chunk, reading in readings:
