@@ -4,7 +4,10 @@ indexes built before the encoder record."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -122,6 +125,36 @@ def test_graphs_come_from_the_verified_cache_and_a_damaged_one_is_exported_again
     q = "Which states recognize Abkhazia?"
     assert (enc.encode([q]) * embedder.encode([q])).sum() > 0.9999
     assert not list(mine.parent.glob("*.tmp"))  # written through a temporary file, renamed
+
+
+def test_a_new_export_evicts_old_unused_graphs_of_its_kind_only(tmp_path, monkeypatch):
+    """Retraining a reader exports a new 90 MB graph each time: the cache keeps the most recently
+    used few of each kind (and any used this week), and never another kind's."""
+    monkeypatch.setenv(onnx_runtime.CACHE_ENV, str(tmp_path / "onnx"))
+    folder = onnx_runtime.cache_dir()
+    folder.mkdir()
+    now = time.time()
+
+    def graph(name: str, days_ago: float) -> Path:
+        path = folder / f"{name}.onnx"
+        path.write_bytes(b"graph")
+        path.with_suffix(".json").write_text("{}")
+        os.utime(path.with_suffix(".json"), (now - days_ago * 86400,) * 2)
+        return path
+
+    old = [graph(f"reader-fp32-old{i}", 30 + i) for i in range(4)]
+    recent = graph("reader-fp32-recent", 1)
+    other_kind = graph("encoder-int8-old", 90)
+    (folder / "reader-fp32-old3.lock").write_text("")
+    monkeypatch.setattr(onnx_runtime, "export_graph", lambda *a, **k: b"new graph")
+    new, _ = onnx_runtime.ensure_graph("reader", bundled_model_path(), BUNDLED_SHA256)
+    # the three most recently used (the new one, one from this week, the newest old one) stay
+    assert new.exists() and recent.exists() and old[0].exists()
+    assert not any(p.exists() or p.with_suffix(".json").exists() for p in old[1:])
+    assert not (folder / "reader-fp32-old3.lock").exists()
+    assert other_kind.exists()  # another kind is never evicted by this one's export
+    monkeypatch.setattr(onnx_runtime, "KEEP_GRAPHS", 1)
+    assert onnx_runtime.evict(new) == [old[0]]  # "recent" was used this week: kept whatever the count
 
 
 def _edit_manifest(index, change) -> None:

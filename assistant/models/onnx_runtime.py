@@ -11,7 +11,10 @@ settings it was exported with. Both are written to a temporary file and renamed 
 crash never leaves a half-written graph under the final name), concurrent exports are serialised
 by a lock file, and the graph is checked against its sha256 every time it is loaded (a damaged
 file is exported again; the digest is remembered while the file's size, mtime and inode stay the
-same, see :mod:`assistant.models.digests`).
+same, see :mod:`assistant.models.digests`). Each new export evicts the graphs of its kind and
+quantisation beyond the ``KEEP_GRAPHS`` most recently used, unless one was used in the last
+``KEEP_DAYS`` days (a use touches the ``.json``, at most hourly), so retraining a reader does not
+grow the cache without bound; an evicted graph is simply exported again if it is needed later.
 
 Example::
 
@@ -52,6 +55,10 @@ _NORMALIZE = "sentence_transformers.models.Normalize"
 INT8_WEIGHT_BITS = 7
 #: Texts of similar length go through the encoder together, this many at a time.
 BATCH = 32
+#: Cache eviction: graphs of one kind and quantisation kept beyond these are deleted on export.
+KEEP_GRAPHS = 3
+KEEP_DAYS = 7
+_TOUCH_EVERY_S = 3600.0
 
 
 def cache_dir() -> Path:
@@ -134,6 +141,48 @@ def _verified(path: Path, settings: dict) -> bool:
     if not ok:
         logger.warning("ONNX cache file %s fails verification; exporting it again", path)
     return ok
+
+
+def _mark_used(path: Path) -> None:
+    """Record that the graph at ``path`` was used (its record's mtime; at most once an hour)."""
+    record = path.with_suffix(".json")
+    try:
+        if time.time() - record.stat().st_mtime > _TOUCH_EVERY_S:
+            os.utime(record)
+    except OSError:  # a read-only cache still serves
+        pass
+
+
+def evict(keep: Path) -> list[Path]:
+    """Delete cached graphs of ``keep``'s kind and quantisation beyond the ``KEEP_GRAPHS`` most
+    recently used and unused for ``KEEP_DAYS`` days (never ``keep``, never one being exported);
+    returns the graphs deleted."""
+    from filelock import FileLock, Timeout
+
+    prefix = keep.name.rsplit("-", 1)[0] + "-"  # "<kind>-<quant>-"
+    graphs = []
+    for path in keep.parent.glob(f"{prefix}*.onnx"):
+        try:
+            graphs.append((path.with_suffix(".json").stat().st_mtime, path))
+        except OSError:
+            graphs.append((0.0, path))  # no record: an interrupted export's leftover
+    graphs.sort(reverse=True)
+    cutoff = time.time() - KEEP_DAYS * 86400
+    gone = []
+    for n, (used, path) in enumerate(graphs):
+        if path == keep or n < KEEP_GRAPHS or used > cutoff:
+            continue
+        try:
+            with FileLock(str(path.with_suffix(".lock")), timeout=0):
+                path.unlink(missing_ok=True)
+                path.with_suffix(".json").unlink(missing_ok=True)
+            path.with_suffix(".lock").unlink(missing_ok=True)
+            gone.append(path)
+        except (Timeout, OSError):
+            continue
+    if gone:
+        logger.info("ONNX cache: removed %d graph(s) unused for %d days", len(gone), KEEP_DAYS)
+    return gone
 
 
 def _sha256_path(path: Path) -> str:
@@ -270,6 +319,7 @@ def ensure_graph(
     settings = export_settings(kind, base_sha256, tuned_sha, quant)
     path = cache_path(settings)
     if _verified(path, settings):
+        _mark_used(path)
         return path, settings
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path.with_suffix(".lock"))):
@@ -286,6 +336,7 @@ def ensure_graph(
         record = {"settings": settings, "sha256": _sha256_bytes(data), "size": len(data)}
         _atomic_write(path.with_suffix(".json"), json.dumps(record, indent=1).encode())
         logger.info("exported %s to %s in %.1f s", kind, path, time.perf_counter() - t)
+    evict(path)
     return path, settings
 
 
@@ -347,6 +398,7 @@ def load_graph(
             except Exception:  # a damaged graph may not even parse
                 sess = None
             if check.result() and sess is not None:
+                _mark_used(path)
                 return sess, settings
     path, settings = ensure_graph(kind, base_folder, base_sha256, tuned_path, quant)
     return session(path, threads, shared), settings
