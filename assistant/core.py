@@ -35,6 +35,8 @@ from .storage.index import Index
 from .terms import content_terms, words
 
 NOT_FOUND = "I couldn't find this in the articles."
+#: The note of a header question ("Who wrote the article?") that names no article when several are indexed.
+WHICH_ARTICLE = "several articles are indexed: name the one you mean (e.g. “the article about …”)"
 _NUMBERISH = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundreds?|"
     r"thousands?|millions?|billions?|dozens?|several|few|many|half|once|twice|single|double|no)\b",
@@ -358,7 +360,7 @@ class Assistant:
         topic = topic_terms(text) or topic_terms(query)  # a follow-up: the conversation's topic
         several = index.store.count("articles") > 1
         if not topic and several:
-            notes.append("several articles are indexed: name the one you mean (e.g. “the article about …”)")
+            notes.append(WHICH_ARTICLE)
             return Answer(NOT_FOUND, True, 0.0, [], text, query, None, {}, notes)
         meta = index.store.article_meta(order)
         chosen = None

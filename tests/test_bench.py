@@ -74,7 +74,13 @@ def test_grown_smoke_reports_both_collections_and_flips(tmp_path, capsys):
     for m in report["metrics"].values():
         assert 0.0 <= m["answer_accuracy"] <= 1.0
     assert isinstance(report["flipped"], list)
-    assert "decisions flipped" in capsys.readouterr().out
+    # "Who wrote the article?" names no article: among 21 it asks which one, by design, and the
+    # change is also reported without it
+    which = report["without_which_article"]
+    assert which["ids"] == ["meta-01"] and "meta-01" in {f["id"] for f in report["flipped"]}
+    assert which["seeds"] == 1.0 and which["change"] == round(which["grown"] - which["seeds"], 4)
+    out = capsys.readouterr().out
+    assert "decisions flipped" in out and "without the 1 header question(s) that ask which article" in out
 
 
 def test_scale_smoke(tmp_path, embedder, capsys, monkeypatch):

@@ -3,7 +3,9 @@
 The seed question set (``eval/seeds.jsonl``) is run twice through ``ask()``: on ``seeds/`` alone
 and on ``seeds/`` plus ``--paragraphs`` unrelated SQuAD v1.1 tuning paragraphs (a seeded sample,
 each its own article). Every figure of ``assistant eval`` is reported for both, with the change,
-and the questions whose decision (answer vs abstain) flipped are listed::
+the questions whose decision (answer vs abstain) flipped are listed, and the answer-accuracy change
+is also given without the header questions that name no article, which by design ask "which
+article?" once several are indexed::
 
     assistant bench grown --data ../shared/data --paragraphs 1000 --out eval/reports/grown.json
 
@@ -41,6 +43,21 @@ def grown_articles(data: Path, paragraphs: int, seed: int = 13):
     return rng.sample(articles, min(paragraphs, len(articles)))
 
 
+def without_which_article(small: list[dict], grown: list[dict]) -> dict:
+    """Answer accuracy on both runs over the answerable questions, leaving out those the grown
+    run answered by asking which article is meant (``core.WHICH_ARTICLE``): by design, not a flip."""
+    from ..core import WHICH_ARTICLE
+
+    ids = sorted(r["id"] for r in grown if WHICH_ARTICLE in r.get("notes", []))
+
+    def accuracy(run: list[dict]) -> float:
+        kept = [r for r in run if not r["unanswerable"] and r["id"] not in ids]
+        return round(sum(bool(r.get("answer_correct")) for r in kept) / len(kept), 4) if kept else float("nan")
+
+    first, second = accuracy(small), accuracy(grown)
+    return {"ids": ids, "seeds": first, "grown": second, "change": round(second - first, 4)}
+
+
 def run(args: argparse.Namespace) -> int:
     from ..ingest.readers import read_paths
     from ..models.embedding import Embedder
@@ -57,11 +74,13 @@ def run(args: argparse.Namespace) -> int:
     items = load_set(args.set)
     rows = {}
     decisions = {}
+    answers = {}
     for name, arts in (("seeds", seeds), (f"seeds+{len(extra)}", seeds + extra)):
         assistant = open_corpus(f"grown-{len(arts)}", arts, embedder, settings, progress=not args.quiet)
         report = evaluate(assistant, items)
         rows[name] = {k: report["metrics"].get(k) for k in KEYS}
         decisions[name] = {r["id"]: (r["abstained"], r.get("confidence")) for r in report["rows"]}
+        answers[name] = report["rows"]
     a, b = list(rows)
     delta = {k: round(rows[b][k] - rows[a][k], 4) for k in KEYS if rows[a][k] is not None and rows[b][k] is not None}
     flipped = [
@@ -78,9 +97,21 @@ def run(args: argparse.Namespace) -> int:
     print(f"decisions flipped: {len(flipped)} of {len(items)}")
     for f in flipped:
         print(f"  {f['id']}: {f[a]} → {f[b]}")
+    which = without_which_article(answers[a], answers[b])
+    print(
+        f"answer accuracy without the {len(which['ids'])} header question(s) that ask which article: "
+        f"{which['seeds']:.3f} → {which['grown']:.3f} ({which['change']:+.3f})"
+    )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        out = {"set": str(args.set), "paragraphs": len(extra), "metrics": rows, "change": delta, "flipped": flipped}
+        out = {
+            "set": str(args.set),
+            "paragraphs": len(extra),
+            "metrics": rows,
+            "change": delta,
+            "flipped": flipped,
+            "without_which_article": which,
+        }
         args.out.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
     return 0
 

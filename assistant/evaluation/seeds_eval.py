@@ -143,6 +143,7 @@ def evaluate(assistant, items: list[EvalItem]) -> dict:
             "search_query": ans.search_query,
             "latency_s": round(latency, 4),
             "cited": [f"{c.article_id}:{c.start}-{c.end}" for c in ans.citations],
+            "notes": list(ans.notes),
         }
         top_quote = ans.citations[0].quote if ans.citations else ""
         if item.unanswerable:
