@@ -73,14 +73,13 @@ def run(args: argparse.Namespace) -> int:
     embedder = Embedder.load(settings.model, settings.allow_download)
     items = load_set(args.set)
     rows = {}
-    decisions = {}
     answers = {}
     for name, arts in (("seeds", seeds), (f"seeds+{len(extra)}", seeds + extra)):
         assistant = open_corpus(f"grown-{len(arts)}", arts, embedder, settings, progress=not args.quiet)
         report = evaluate(assistant, items)
         rows[name] = {k: report["metrics"].get(k) for k in KEYS}
-        decisions[name] = {r["id"]: (r["abstained"], r.get("confidence")) for r in report["rows"]}
         answers[name] = report["rows"]
+    decisions = {name: {r["id"]: (r["abstained"], r.get("confidence")) for r in run} for name, run in answers.items()}
     a, b = list(rows)
     delta = {k: round(rows[b][k] - rows[a][k], 4) for k in KEYS if rows[a][k] is not None and rows[b][k] is not None}
     flipped = [
