@@ -105,8 +105,15 @@ _QUOTE_MARKS = "\"“”‘’«»'"
 class Answer:
     """What ``ask()`` returns.
 
-    ``text`` of a non-abstained answer is a substring of a cited quote. ``span`` is the
+    ``text`` of a one-sentence answer is a substring of a cited quote. ``span`` is the
     focused part of ``text`` (a name, date, number, ...) as offsets into ``text``, or None.
+
+    ``intent`` is the kind of question the answer was built for (``factoid``, ``quote``,
+    ``topic``, ``summary``, ``why``, ``yesno``, ``articles``, ``header``). ``sentences`` holds the
+    answer's verbatim sentences in reading order, each a :class:`Citation` of its own; an answer
+    of several sentences (a summary, what a story says about a topic, the articles that mention a
+    name) has ``text == " ".join(s.quote for s in sentences)`` and its ``citations`` start with
+    those sentences. A one-sentence answer has ``sentences == [citations[0]]``.
     """
 
     text: str
@@ -118,6 +125,8 @@ class Answer:
     span: tuple[int, int] | None = None
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    intent: str = "factoid"
+    sentences: list[Citation] = field(default_factory=list)
 
     @property
     def span_text(self) -> str:
@@ -136,6 +145,7 @@ class Answer:
         """The inverse of :meth:`to_dict` (unknown keys ignored), e.g. for a conversation kept in a browser."""
         names = {f.name for f in fields(Citation)}
         cites = [Citation(**{k: v for k, v in c.items() if k in names}) for c in d.get("citations") or []]
+        sents = [Citation(**{k: v for k, v in c.items() if k in names}) for c in d.get("sentences") or []]
         span = d.get("span")
         return cls(
             text=str(d.get("text", "")),
@@ -147,4 +157,6 @@ class Answer:
             span=(int(span[0]), int(span[1])) if span else None,
             timings=dict(d.get("timings") or {}),
             notes=[str(n) for n in d.get("notes") or []],
+            intent=str(d.get("intent") or "factoid"),
+            sentences=sents,
         )
