@@ -380,6 +380,11 @@ def plan_query(
             shared = ["(meaning)"]
     if dep.score >= 0.5 and (dep.strong or shared or dep.score >= 0.7):
         mode, weight = FOLLOW_UP, dep.score
+    elif dep.score == 0 and names(question):
+        # A whole question naming what it asks about ("Who is the president of Georgia?" after
+        # "What is Russia doing on Georgian land?"): searched exactly as asked, like a new topic.
+        plain.mode, plain.reasons = TOPIC_SWITCH, ["standalone: names its subject, leans on nothing"]
+        return plain
     elif shared:
         mode, weight = CONTINUES, CONTINUATION
     else:
