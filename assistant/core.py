@@ -27,13 +27,14 @@ from .answer.compose import (
     articles_mentioning,
     find_story,
     quote_sentences,
+    rerank_evidence,
     speaker_of,
     story_confidence,
     story_query,
     summary,
     topic_confidence,
 )
-from .answer.intents import ARTICLES, QUOTE, SUMMARY, TOPIC, classify
+from .answer.intents import ARTICLES, FACTOID, QUOTE, SUMMARY, TOPIC, WHY, YESNO, classify
 from .answer.metadata import covers_topic, field_answer, metadata_field, topic_terms
 from .answer.question import NUMBER, analyse
 from .answer.reader import load_reader
@@ -61,6 +62,7 @@ _NUMBERISH = re.compile(
 STORY_MIN_COVERAGE = 0.5
 #: Confidence of "what did X say about Y" when X is quoted on Y in a retrieved story.
 QUOTE_CONFIDENCE = 0.7
+_PRONOUNS = {"he", "she", "they", "him", "her", "them", "it"}
 logger = logging.getLogger(__name__)
 
 
@@ -344,10 +346,24 @@ class Assistant:
             reader_question=reader_question,
             reader_passages=reader_passages,
         )
+        confidence = (
+            self.answerer.confidence(cands[0], cands[1])
+            if len(cands) > 1
+            else (self.answerer.confidence(cands[0]) if cands else 0.0)
+        )
+        if intent.kind in (WHY, YESNO) and cands:
+            cands = rerank_evidence(cands, intent.kind, index)
+            if cands[0].span is None:
+                cands[0].span = self.answerer.focus(cands[0], info_answer)
         best = cands[0] if cands else None
-        confidence = self.answerer.confidence(best, cands[1] if len(cands) > 1 else None)
         timings["answer"] = time.perf_counter() - t
         threshold = self.answerer.threshold if self.answerer.threshold is not None else self.settings.abstain_threshold
+        if intent.kind == QUOTE and intent.speaker.lower() in _PRONOUNS:  # "What did he say about …?"
+            resolved = classify(plan.resolved) if plan.resolved and plan.resolved != text else None
+            intent.speaker = (
+                resolved.speaker if resolved is not None and resolved.speaker.lower() not in _PRONOUNS else ""
+            )
+            intent.kind = QUOTE if intent.speaker else FACTOID
         if intent.kind == QUOTE and intent.speaker:
             quoted = self._quote_answer(intent, text, query, cands, index, notes, confidence, threshold)
             if quoted is not None:
@@ -509,13 +525,14 @@ class Assistant:
         terms = content_terms(intent.about)
         best = None
         for aid in articles[:3]:
-            found = quote_sentences(index, aid, intent.speaker, vec, terms)
-            if found and (best is None or found[0].score > best.score):
-                best = found[0]
+            for run in quote_sentences(index, aid, intent.speaker, vec, terms)[:1]:
+                if best is None or max(x.score for x in run) > max(x.score for x in best):
+                    best = run
         if best is None:
             return None
-        conf = max(confidence, QUOTE_CONFIDENCE) if (best.coverage > 0 or not terms) else confidence
-        return self._multi([best.sentence], [best.score], conf, text, query, index, notes, QUOTE)
+        top = max(best, key=lambda x: x.score)
+        conf = max(confidence, QUOTE_CONFIDENCE) if (top.coverage > 0 or not terms) else confidence
+        return self._multi([x.sentence for x in best], [x.score for x in best], conf, text, query, index, notes, QUOTE)
 
     def _with_speaker(self, sentence, index: Index, citations: list, confidence: float, text, query, timings, notes):
         """A "who said" answer whose sentence does not name its speaker ("…," he said): that sentence

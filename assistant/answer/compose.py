@@ -28,6 +28,8 @@ from .quotes import attribute, same_person
 SUMMARY_SENTENCES = 3
 TOPIC_SENTENCES = 3
 ARTICLES_LISTED = 10
+QUOTE_SENTENCES = 3  # the longest run of one speaker's sentences given as one quote
+QUOTE_MARKS = re.compile(r"[\"“”]")
 
 
 @dataclass
@@ -150,8 +152,10 @@ def about(
 
 def quote_sentences(
     index: Index, article_id: str, speaker: str, topic_vector: np.ndarray, topic_terms: list[str]
-) -> list[Scored]:
-    """The sentences of an article in which ``speaker`` is quoted, best match to the topic first."""
+) -> list[list[Scored]]:
+    """The passages of an article in which ``speaker`` is quoted, best match to the topic first: each
+    a run of consecutive sentences of theirs (a quote that goes on for several sentences), scored by
+    its best sentence; words in quotation marks count more than reported speech."""
     sents = article_sentences(index, article_id)
     if not sents:
         return []
@@ -159,13 +163,21 @@ def quote_sentences(
     idf = index.lexical.idf
     vecs = _sentence_vectors(sents, len(topic_vector))
     dense = (vecs @ np.asarray(topic_vector, np.float32)).tolist()
-    out = []
-    for (s, _), a, d in zip(sents, attrs, dense):
-        if a.quoted and same_person(speaker, a.speaker):
-            cov = weighted_coverage(topic_terms, set(content_terms(s.text)), idf) if topic_terms else 0.0
-            out.append(Scored(s, d + cov, cov, d))
-    out.sort(key=lambda x: -x.score)
-    return out
+    runs: list[list[Scored]] = []
+    prev = -2
+    for i, ((s, _), a, d) in enumerate(zip(sents, attrs, dense)):
+        if not (a.quoted and same_person(speaker, a.speaker)):
+            continue
+        cov = weighted_coverage(topic_terms, set(content_terms(s.text)), idf) if topic_terms else 0.0
+        marks = 0.1 if QUOTE_MARKS.search(s.text) else 0.0
+        item = Scored(s, d + cov + marks, cov, d)
+        if i == prev + 1 and runs and len(runs[-1]) < QUOTE_SENTENCES:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+        prev = i
+    runs.sort(key=lambda run: -max(x.score for x in run))
+    return runs
 
 
 def speaker_of(index: Index, sentence: Sentence) -> tuple[str | None, Sentence | None]:
@@ -198,11 +210,37 @@ def name_pattern(name: str) -> re.Pattern | None:
     return re.compile(rf"(?<![\w]){body}(?![\w])", re.I)
 
 
+def name_candidates(phrase: str) -> list[str]:
+    """What "Which articles mention X?" may mean by X, most specific first: the phrase as asked, then
+    its capitalised names ("the murdered film-maker Theo Van Gogh" → "Theo Van Gogh"; "New York's
+    Times Square" → "Times Square"; "the MacWorld show" → "MacWorld"; "the US network NBC" → "NBC")."""
+    phrase = re.sub(r"^(?:the|a|an)\s+", "", phrase.strip(" ?.!,"), flags=re.I)
+    out = [phrase]
+    runs = re.findall(r"[A-Z0-9][\w&.'’-]*(?:\s+(?:of|de|van|von|la|the|and|&)?\s*[A-Z0-9][\w&.'’-]*)*", phrase)
+    for run in reversed(runs):  # the name a description ends on is the one meant ("the US network NBC")
+        run = run.strip()
+        parts = [run] + [p.strip() for p in re.split(r"['’]s\s+", run)[1:]]
+        for p in parts:
+            p = re.sub(r"['’]s$", "", p)
+            if p and p not in out and fold(p) not in STOPWORDS:
+                out.append(p)
+    return out
+
+
 def articles_mentioning(index: Index, name: str, limit: int = ARTICLES_LISTED, depth: int = 400) -> list[Sentence]:
-    """One sentence per article that names ``name`` (its first mention), most mentions first.
+    """One sentence per article that names ``name`` (its first mention), most mentions first; ``name``
+    may carry descriptive words around the name itself (see :func:`name_candidates`).
 
     BM25 over the name's words finds the candidate chunks; only articles whose text holds the
     name itself (whole words, any case) are listed, so every citation shows the name."""
+    for candidate in name_candidates(name):
+        found = _articles_naming(index, candidate, limit, depth)
+        if found:
+            return found
+    return []
+
+
+def _articles_naming(index: Index, name: str, limit: int, depth: int) -> list[Sentence]:
     pattern = name_pattern(name)
     terms = [stem(w) for w in words(name) if w not in STOPWORDS]
     if pattern is None or not terms:
@@ -246,3 +284,47 @@ def story_confidence(story: StoryMatch) -> float:
 def story_query(story: StoryMatch) -> str:
     """What the story's chunks are compared with when their dense score is needed."""
     return story.descriptor
+
+
+#: Words that state a reason or a way: "because", "due to", "in protest against", "would help it to" …
+CAUSAL = re.compile(
+    r"\b(?:because|due to|owing to|thanks to|as a result|result(?:ed|s)? (?:in|from)|in protest|in order to|so that|"
+    r"so as to|aim(?:s|ed)? (?:to|at)|in a bid to|in an attempt to|help(?:s|ed)? (?:it|them|him|her|to)|would help|"
+    r"to help|would use|will use|to pay|to fund|to cut|to reduce|to boost|to avoid|to prevent|to protect|reason|"
+    r"cause[ds]?|blamed?|after|following|amid|since|fears?|concerns?|worried|said it was|means?|by (?:\w+ing)|through|"
+    r"via|using|with the help)\b",
+    re.I,
+)
+#: How far below the best sentence a why/yes-no candidate may score and still be chosen for its cue.
+CAUSAL_BONUS = 2.0
+LEAD_PENALTY = 1.5
+RERANK_DEPTH = 8
+
+
+def is_lead(index: Index, sentence: Sentence) -> bool:
+    """The story's first sentence (the standfirst that restates the headline)."""
+    return not index.store.article_text(sentence.article_id)[: sentence.start].strip()
+
+
+def rerank_evidence(cands: list, kind: str, index: Index) -> list:
+    """Why/how and yes/no questions want the sentence that gives the reason or settles the claim,
+    not the story's lead, which restates the question: among the best candidates of the top
+    story, the lead loses :data:`LEAD_PENALTY` and a sentence with a causal cue (why/how) gains
+    :data:`CAUSAL_BONUS` (log-odds of the sentence model)."""
+    if not cands:
+        return cands
+    top_article = cands[0].sentence.article_id
+    pool = [c for c in cands[:RERANK_DEPTH] if c.sentence.article_id == top_article]
+
+    def adjusted(c) -> float:
+        z = c.logit
+        if is_lead(index, c.sentence):
+            z -= LEAD_PENALTY
+        if kind == "why" and CAUSAL.search(c.sentence.text):
+            z += CAUSAL_BONUS
+        return z
+
+    best = max(pool, key=adjusted)
+    if best is cands[0]:
+        return cands
+    return [best] + [c for c in cands if c is not best]

@@ -41,7 +41,7 @@ KINDS = (FACTOID, QUOTE, TOPIC, SUMMARY, WHY, YESNO, ARTICLES)
 _DOC = r"(?:article|story|stories|report|piece|item|news|coverage|feature|column|interview|bit|one|text|write-?up)"
 _DOCS = r"(?:articles|stories|reports|pieces|items|texts|documents|news items|ones)"
 _ABOUT = r"(?:about|on|of|covering|concerning|regarding|into|describing|that (?:covers|covered|describes|is about))"
-_SAY = r"(?:say|said|says|tell|told|think|thinks|thought|claim|claimed|warn|warned|add|added|describe|described|call|called|reveal|revealed|admit|admitted|argue|argued|insist|insisted|comment|commented|mention|mentioned|explain|explained|suggest|suggested|predict|predicted)"
+_SAY = r"(?:say|said|says|tell|told|think|thinks|thought|claim|claimed|warn|warned|add|added|describe|described|call|called|reveal|revealed|admit|admitted|argue|argued|insist|insisted|comment|commented|mention|mentioned|explain|explained|suggest|suggested|predict|predicted|sum up|summed up|sums up|put it|respond|responded|react|reacted)"
 
 # "according to the story about X", "in the report on X", "from that X story"
 _STORY = re.compile(
@@ -52,6 +52,11 @@ _STORY = re.compile(
 _STORY_LEAD = re.compile(  # "In the story about X, who …?"
     rf"^\s*(?:(?:according|going) to|in|from|within|based on)\s+(?:the|that|this)\s+(?:bbc\s+|news\s+)?{_DOC}\s+{_ABOUT}\s+"
     rf"(?P<story>[^,?]+?)\s*,\s*(?P<rest>.+)$",
+    re.I,
+)
+_STORY_CLAUSE = re.compile(  # "In the feta row, who said …?", "In the Baghdad Blogger festival piece, why …?"
+    r"^\s*(?:in|according to|from|within)\s+(?:the|that|this)\s+(?P<story>[^,?]{3,80}?)\s*,\s*"
+    r"(?P<rest>(?:who|whom|whose|what|when|where|why|how|which|did|does|do|is|are|was|were|has|have|had|will|would|can|could)\b.+)$",
     re.I,
 )
 _STORY_ADJ = re.compile(  # "in that Kyrgyz ink story", "in the Nintendo DS article"
@@ -78,6 +83,17 @@ _SUMMARY = [
         re.I,
     ),
     re.compile(r"^\s*(?:tl;?dr|gist|summary)\s*(?:of|on|:)?\s*(?P<story>.+?)\s*[.?!]*$", re.I),
+    # "What's the story about X?", "What's the report on X?"
+    re.compile(
+        r"^\s*what(?:'s| is| was)\s+(?:the|that|this)\s+(?:news\s+)?(?:story|article|report|piece)\s+(?:about|on|regarding)\s+(?P<story>.+?)\s*[.?!]*$",
+        re.I,
+    ),
+    # "What is the feta cheese court case about?", "What's the row over X all about?"
+    re.compile(
+        r"^\s*what(?:'s| is| was)\s+(?P<story>(?:the|that|this)\s+.+?)\s+(?:all\s+|really\s+)?about\s*[.?!]*$", re.I
+    ),
+    # "What's happening with the underground strike in Buenos Aires?"
+    re.compile(r"^\s*what(?:'s| is)\s+(?:going on|happening)\s+(?:with|over|in|at)\s+(?P<story>.+?)\s*[.?!]*$", re.I),
     re.compile(r"^\s*what\s+(?:is|was)\s+(?P<story>.+?)\s+(?:story|article|report)\s+about\s*[.?!]*$", re.I),
 ]
 _ARTICLES = [
@@ -94,7 +110,8 @@ _ARTICLES = [
     re.compile(rf"^\s*how many\s+{_DOCS}\s+(?:mention|talk about|cover|discuss)\s+(?P<name>.+?)\s*[.?!]*$", re.I),
 ]
 _QUOTE = re.compile(
-    rf"^\s*(?:and\s+)?(?:what|how)\s+(?:did|does|do|has|have|had|was|is|will)\s+(?P<speaker>.+?)\s+(?:have\s+to\s+)?{_SAY}\b(?:\s+(?:about|of|on|regarding|when|that)\s+(?P<about>.+?))?\s*[.?!]*$",
+    rf"^\s*(?:and\s+)?(?:what|how)\s+(?:did|does|do|has|have|had|was|is|will)\s+(?P<speaker>.+?)\s+(?:have\s+to\s+)?{_SAY}\b"
+    r"(?:\s+(?:about|of|on|regarding|when|that|in response to|in reply to|after)\s+(?P<about>.+?)|\s+(?P<clause>[^?]+?))?\s*[.?!]*$",
     re.I,
 )
 _QUOTE_REACTION = re.compile(
@@ -107,6 +124,11 @@ _WHO_SAID = re.compile(
 _TOPIC = [
     re.compile(
         rf"^\s*what\s+(?:does|did|do)\s+(?:the|that|this)\s+{_DOC}\s+{_ABOUT}\s+(?P<story>.+?)\s+(?:say|report|tell us|mention)\s+(?:about|on|regarding)\s+(?P<about>.+?)\s*[.?!]*$",
+        re.I,
+    ),
+    re.compile(  # "What does the Hendrix museum story say about Y?"
+        rf"^\s*what\s+(?:does|did)\s+(?:the|that|this)\s+(?P<story>.+?)\s+{_DOC}\s+(?:say|report|tell us|mention)\s+"
+        r"(?:about|on|regarding)\s+(?P<about>.+?)\s*[.?!]*$",
         re.I,
     ),
     re.compile(
@@ -159,9 +181,29 @@ def _tidy(text: str) -> str:
     return text.strip()
 
 
+_ROLE = r"(?:spokesman|spokeswoman|spokesperson|spokespeople|lawyer|lawyers|representative|official|officials|boss|chief|source)"
+
+
+def speaker_name(phrase: str) -> str:
+    """The speaker a question names: "Mike Hobday of the League Against Cruel Sports" → "Mike Hobday",
+    "commuter Jose Lopez" → "Jose Lopez", "Wal-Mart's spokesman" → "Wal-Mart"."""
+    p = _tidy(phrase)
+    m = re.match(rf"^(?P<org>.+?)['’]s?\s+{_ROLE}$", p, re.I) or re.match(
+        rf"^(?:a|the)?\s*(?P<org>.+?)\s+{_ROLE}$", p, re.I
+    )
+    if m:
+        return m.group("org").strip()
+    p = re.split(r"\s+(?:of|from|at|for|with)\s+(?:the\s+)?(?=[A-Z])|,\s*", p)[0]
+    caps = re.search(r"(?:[A-Z][\w'’.-]*)(?:\s+[A-Z][\w'’.-]*)*\s*$", p)
+    if caps and caps.start() > 0:  # "commuter Jose Lopez", "Mac Format's Ian Harris"
+        tail = caps.group(0).strip()
+        return tail
+    return p
+
+
 def split_story(question: str) -> tuple[str, str]:
     """``(question without its story descriptor, the descriptor)``; the descriptor is "" when there is none."""
-    m = _STORY_LEAD.match(question)
+    m = _STORY_LEAD.match(question) or _STORY_CLAUSE.match(question)
     if m:
         rest = m.group("rest").strip()
         return rest[:1].upper() + rest[1:], _tidy(m.group("story"))
@@ -190,16 +232,23 @@ def classify(question: str) -> Intent:
         m = pattern.match(q)
         if m:
             return Intent(ARTICLES, q, about=_tidy(m.group("name")))
-    m = _TOPIC[0].match(q)
-    if m:
-        return Intent(TOPIC, q, story=_tidy(m.group("story")), about=_tidy(m.group("about")))
+    for pattern in _TOPIC[:2]:
+        m = pattern.match(q)
+        if m:
+            return Intent(TOPIC, q, story=_tidy(m.group("story")), about=_tidy(m.group("about")))
     rest, story = split_story(q)
     m = _QUOTE.match(rest) or _QUOTE_REACTION.match(rest)
-    if m and not re.match(r"^(?:the|that|this|it)\s+" + _DOC + r"$|^(?:it|they|you|we|i)$", m.group("speaker"), re.I):
-        return Intent(QUOTE, rest, story=story, about=_tidy(m.group("about") or ""), speaker=_tidy(m.group("speaker")))
+    if m and not re.search(rf"(?:^(?:it|they|you|we|i|people)$|\b{_DOC}$)", m.group("speaker"), re.I):
+        return Intent(
+            QUOTE,
+            rest,
+            story=story,
+            about=_tidy(m.groupdict().get("about") or m.groupdict().get("clause") or ""),
+            speaker=speaker_name(m.group("speaker")),
+        )
     if _WHO_SAID.match(rest):
         return Intent(QUOTE, rest, story=story)
-    for pattern in _TOPIC[1:]:
+    for pattern in _TOPIC[2:]:
         m = pattern.match(rest)
         if m:
             return Intent(TOPIC, rest, story=story, about=_tidy(m.group("about")))

@@ -36,6 +36,10 @@ _AFTER = re.compile(rf"[,\"”’]\s*(?:{_VERBS})\s+(?P<name>{_NAME})|[,\"”’
 _BEFORE = re.compile(
     rf"(?P<name>{_NAME})(?:,\s+[^,\"“”]{{2,80}},)?\s+(?:has\s+|had\s+|also\s+|later\s+)?(?:{_VERBS})\b"
 )
+_ROLE_BEFORE = re.compile(  # "A Wal-Mart spokesman said", "the BBC's lawyer told"
+    rf"\b(?:a|an|the)\s+(?P<name>{_NAME}?)(?:['’]s)?\s+(?:spokesman|spokeswoman|spokesperson|lawyer|representative|official|source)"
+    rf"\s+(?:has\s+|had\s+|also\s+)?(?:{_VERBS})\b"
+)
 _PRON_BEFORE = re.compile(rf"\b(?P<pron>He|She|They)\s+(?:has\s+|had\s+|also\s+|later\s+)?(?:{_VERBS})\b")
 _ACCORDING = re.compile(rf"\baccording to (?P<name>{_NAME})")
 _QUOTE_CHARS = re.compile(r"[\"“”]|(?:^|\s)'|'(?:\s|$)")
@@ -137,6 +141,10 @@ def attribute(sentences: list[str]) -> list[Attribution]:
             speaker = _clean_name(m.group("name"))
         elif m and m.groupdict().get("pron"):
             speaker = last_speaker or last_person
+        if speaker is None:
+            m3 = _ROLE_BEFORE.search(s)
+            if m3 and _clean_name(m3.group("name")):
+                speaker = _clean_name(m3.group("name"))
         if speaker is None:
             m2 = _BEFORE.search(s)
             if m2 and _clean_name(m2.group("name")):

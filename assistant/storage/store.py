@@ -204,7 +204,9 @@ class Store:
         """The chunks of one article, in reading order (reading a whole story)."""
         rows = (
             self.connect()
-            .execute('SELECT id, start, "end", position FROM chunks WHERE article_id = ? ORDER BY position', (article_id,))
+            .execute(
+                'SELECT id, start, "end", position FROM chunks WHERE article_id = ? ORDER BY position', (article_id,)
+            )
             .fetchall()
         )
         text = self.article_text(article_id)
