@@ -38,6 +38,8 @@ from .answer.intents import ARTICLES, FACTOID, QUOTE, SUMMARY, TOPIC, WHY, YESNO
 from .answer.metadata import covers_topic, field_answer, metadata_field, topic_terms
 from .answer.question import NUMBER, analyse
 from .answer.reader import load_reader
+from .answer.spans import Span
+from .answer.typecheck import fits, fitting_span, wanted
 from .errors import AssistantError, EmptyQuestionError, IndexMismatchError
 from .ingest.pipeline import IngestReport, check_encoder, ingest_articles, ingest_paths
 from .models.embedding import Embedder
@@ -382,6 +384,20 @@ class Assistant:
             abstained = True
             confidence = min(confidence, threshold / 2)
             notes.append("the best passage has no number, which the question asks for")
+        asked = intent.question if intent.story else text
+        need = wanted(asked) if intent.kind == FACTOID else None
+        if best is not None and not abstained and best.span is not None:
+            span_text = best.sentence.text[best.span.start : best.span.end]
+            if not fits(need, span_text, asked):
+                found = fitting_span(need, best.sentence.text, asked) if need else None
+                if found is not None:  # the sentence has the asked-for kind elsewhere: focus on it
+                    best.span = Span(found[0], found[1], need.upper(), 0.0)
+                elif need:  # "How much did it cost?" answered by a sentence with no price in it
+                    abstained = True
+                    confidence = min(confidence, threshold / 2)
+                    notes.append(f"the best passage has no {need}, which the question asks for")
+                else:
+                    best.span = None  # a scrap ("-", "Mr"): the sentence is the answer
         citations = []
         used_chunks: set[int] = set()
         meta = index.store.article_meta(list({c.sentence.article_id for c in cands[:20]}))
