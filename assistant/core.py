@@ -45,7 +45,7 @@ from .ingest.pipeline import IngestReport, check_encoder, ingest_articles, inges
 from .models.embedding import Embedder
 from .models.onnx_runtime import quant_env
 from .records import Answer, Article, Citation, is_paged, page_of
-from .search.conversation import Conversation, Turn, normalise_history, plan_query
+from .search.conversation import CONTINUES, FOLLOW_UP, Conversation, Turn, normalise_history, plan_query
 from .search.retrieval import Hit, HybridRetriever
 from .settings import Settings
 from .storage.generations import IndexDir, rebuild_hint
@@ -323,6 +323,9 @@ class Assistant:
             story = find_story(index, retriever, intent.story or text)
         elif intent.kind == SUMMARY:  # "Summarise it": the story the conversation is about
             story = find_story(index, retriever, query, query_vector=q_vec)
+        elif plan.mode in (FOLLOW_UP, CONTINUES) and plan.previous:
+            # "And when does it go on sale?": read the story the previous question was about.
+            story = find_story(index, retriever, plan.previous)
         if intent.kind in (SUMMARY, TOPIC):
             answer = self._composed_answer(intent, text, query, plan, hits, story, index, retriever, notes)
             if answer is not None:
@@ -506,11 +509,13 @@ class Assistant:
         """An answer of several verbatim sentences (reading order), each cited; abstains below the threshold."""
         meta = index.store.article_meta(list({s.article_id for s in sents}))
         cites = [_cite(index, s, sc, meta) for s, sc in zip(sents, scores)]
+        # ``sentences`` read in order; ``citations`` strongest first (the one a reader checks first).
+        ranked = sorted(cites, key=lambda c: -c.score)
         threshold = self.answerer.threshold if self.answerer.threshold is not None else self.settings.abstain_threshold
         if not cites or confidence < threshold:
-            return Answer(NOT_FOUND, True, round(confidence, 4), cites, text, query, None, {}, notes, kind)
+            return Answer(NOT_FOUND, True, round(confidence, 4), ranked, text, query, None, {}, notes, kind)
         joined = " ".join(c.quote for c in cites)
-        return Answer(joined, False, round(confidence, 4), cites, text, query, span, {}, notes, kind, cites)
+        return Answer(joined, False, round(confidence, 4), ranked, text, query, span, {}, notes, kind, cites)
 
     def _articles_answer(self, intent, text: str, query: str, index: Index, notes: list[str]) -> Answer:
         """ "Which articles mention X?": one cited sentence per article that names X."""
