@@ -33,6 +33,7 @@ from .answer.compose import (
     story_query,
     summary,
     topic_confidence,
+    who_said,
 )
 from .answer.intents import ARTICLES, FACTOID, QUOTE, SUMMARY, TOPIC, WHY, YESNO, classify
 from .answer.metadata import covers_topic, field_answer, metadata_field, topic_terms
@@ -418,7 +419,8 @@ class Assistant:
             )
         span = (best.span.start, best.span.end) if best.span is not None else None
         if intent.kind == QUOTE and not intent.speaker:  # "Who said …?": the sentence that names the speaker too
-            named = self._with_speaker(best.sentence, index, citations, confidence, text, query, timings, notes)
+            said = who_said(cands, intent.question, index) or best
+            named = self._with_speaker(said.sentence, index, citations, confidence, text, query, timings, notes)
             if named is not None:
                 return named
         return Answer(

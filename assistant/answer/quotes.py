@@ -32,12 +32,15 @@ _TITLE = (
 )
 _NAME = rf"(?:{_TITLE}\s+)?[A-Z][\w'’.-]+(?:\s+(?:de|van|von|da|del|la|le|bin|al)?\s*[A-Z][\w'’.-]+){{0,3}}"
 _PRON = r"(?:he|she|they|it)"
-_AFTER = re.compile(rf"[,\"”’]\s*(?:{_VERBS})\s+(?P<name>{_NAME})|[,\"”’]\s*(?P<pron>{_PRON})\s+(?:{_VERBS})\b", re.I)
+_AFTER = re.compile(
+    rf"[,\"”’]\s*(?i:{_VERBS})\s+(?P<desc>[^.,;:\"“”]{{0,60}}?)(?P<name>{_NAME})\s*(?:[.,;:!?]|$)"
+    rf"|[,\"”’]\s*(?P<pron>(?i:{_PRON}))\s+(?i:{_VERBS})\b"
+)
 _BEFORE = re.compile(
     rf"(?P<name>{_NAME})(?:,\s+[^,\"“”]{{2,80}},)?\s+(?:has\s+|had\s+|also\s+|later\s+)?(?:{_VERBS})\b"
 )
 _ROLE_BEFORE = re.compile(  # "A Wal-Mart spokesman said", "the BBC's lawyer told"
-    rf"\b(?:a|an|the)\s+(?P<name>{_NAME}?)(?:['’]s)?\s+(?:spokesman|spokeswoman|spokesperson|lawyer|representative|official|source)"
+    rf"\b(?:[Aa]n?|[Tt]he)\s+(?P<name>{_NAME})(?:['’]s)?\s+(?:spokesman|spokeswoman|spokesperson|lawyer|representative|official|source)"
     rf"\s+(?:has\s+|had\s+|also\s+)?(?:{_VERBS})\b"
 )
 _PRON_BEFORE = re.compile(rf"\b(?P<pron>He|She|They)\s+(?:has\s+|had\s+|also\s+|later\s+)?(?:{_VERBS})\b")
@@ -112,12 +115,24 @@ def _clean_name(name: str) -> str | None:
     return " ".join(toks)
 
 
+_NOT_PEOPLE = set(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july august "
+    "september october november december christmas easter".split()
+)
+
+
 def _people(sentence: str) -> list[str]:
-    """Capitalised names in a sentence (not its first word unless followed by another capital)."""
+    """Names of people in a sentence, as far as capitals tell: two or more capitalised words, or one
+    after a title ("Mr Smith"); not days, months or acronyms ("FA", "BBC")."""
     out = []
     for m in re.finditer(_NAME, sentence):
         n = _clean_name(m.group(0))
-        if n and (m.start() > 0 or len(n.split()) > 1):
+        if not n:
+            continue
+        toks = n.split()
+        if any(fold(t) in _NOT_PEOPLE for t in toks) or all(t.isupper() for t in toks):
+            continue
+        if len(toks) > 1 or re.match(rf"^{_TITLE}\s", m.group(0)):
             out.append(n)
     return out
 
@@ -163,8 +178,8 @@ def attribute(sentences: list[str]) -> list[Attribution]:
         if speaker:
             last_speaker = speaker
         people = _people(s)
-        if people:
-            last_person = people[-1] if speaker is None else speaker
+        if people:  # "he" is most often the sentence's subject: the first person it names
+            last_person = people[0] if speaker is None else speaker
     return out
 
 

@@ -79,7 +79,7 @@ def fitting_span(kind: str, sentence: str, question: str) -> tuple[int, int] | N
     """The first part of ``sentence`` that is an answer of ``kind`` (offsets), or None."""
     if kind == MONEY:
         pattern = re.compile(
-            r"(?:[$£€¥]\s?\d[\d,.]*\s?(?:m|bn|k|million|billion|trillion)?\b(?:\s?\([^)]{1,30}\))?)"
+            r"(?:[$£€¥]\s?\d[\d,.]*(?:\s?(?:m|bn|k|million|billion|trillion)\b)?(?:\s?\([^)]{1,30}\))?)"
             r"|\d[\d,.]*\s?(?:m|bn|million|billion|trillion)?\s?(?:pounds?|dollars?|euros?|yen|yuan|rupees?|cents?|pence|p)\b",
             re.I,
         )
