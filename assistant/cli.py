@@ -40,6 +40,11 @@ def _print_answer(ans, color: bool) -> None:
         print(f"{bold}{ans.text}{reset}  (confidence {ans.confidence:.2f})")
         if ans.citations:
             print("Closest passages:")
+    elif len(ans.sentences) > 1:  # a summary, a topic, who said what at length, the articles naming a name
+        where = {(c.article_id, c.start): n for n, c in enumerate(ans.citations, 1)}
+        for s in ans.sentences:
+            print(f"• {s.quote} {dim}[{where.get((s.article_id, s.start), '?')}]{reset}")
+        print(f"{dim}{ans.intent}, {len(ans.sentences)} sentences, confidence {ans.confidence:.2f}{reset}")
     else:
         text = ans.text
         if ans.span:
@@ -53,6 +58,8 @@ def _print_answer(ans, color: bool) -> None:
         meta = ", ".join(x for x in (c.author, c.date) if x)
         where = f"{c.article_id}, page {c.page}," if c.page else c.article_id  # PDF articles: the page to open
         print(f"[{n}] {c.title}{f' ({meta})' if meta else ''} — {where} chars {c.start}-{c.end}")
+        if len(ans.sentences) > 1 and not ans.abstained and c in ans.sentences:
+            continue  # quoted above
         print(f"    {c.quote}" if c.has_own_quotes else f"    “{c.quote}”")
     for note in ans.notes:
         print(f"{dim}note: {note}{reset}")
