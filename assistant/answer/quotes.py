@@ -44,6 +44,7 @@ _ROLE_BEFORE = re.compile(  # "A Wal-Mart spokesman said", "the BBC's lawyer tol
     rf"\s+(?:has\s+|had\s+|also\s+)?(?:{_VERBS})\b"
 )
 _PRON_BEFORE = re.compile(rf"\b(?P<pron>He|She|They)\s+(?:has\s+|had\s+|also\s+|later\s+)?(?:{_VERBS})\b")
+_PASSIVE = re.compile(rf"\b(?:described|called|dubbed|branded|labelled|labeled) by (?P<name>{_NAME})")
 _ACCORDING = re.compile(rf"\baccording to (?P<name>{_NAME})")
 _QUOTE_CHARS = re.compile(r"[\"“”]|(?:^|\s)'|'(?:\s|$)")
 _NOT_NAMES = {
@@ -142,16 +143,39 @@ def speakers(sentences: list[str]) -> list[str | None]:
     return [a.speaker for a in attribute(sentences)]
 
 
+def _quote_states(sentences: list[str]) -> list[tuple[bool, bool]]:
+    """For each sentence, whether a quotation is open before it and after it. A straight quote that
+    opens a sentence opens a quotation, also when one is already open (news re-opens a quote that
+    runs on into the next paragraph); curly quotes say which way they go."""
+    out, inside = [], False
+    for s in sentences:
+        before = inside
+        text = s.lstrip()
+        for i, ch in enumerate(text):
+            if ch == "“" or (ch == '"' and i == 0):
+                inside = True
+            elif ch == "”":
+                inside = False
+            elif ch == '"':
+                inside = not inside
+        out.append((before, inside))
+    return out
+
+
 def attribute(sentences: list[str]) -> list[Attribution]:
-    """:class:`Attribution` of each sentence of one article, in order."""
+    """:class:`Attribution` of each sentence of one article, in order.
+
+    A quotation that runs over several sentences ('"We are taken as hostages.' … 'I don't know,"
+    said Jose Lopez.') belongs, every sentence of it, to the speaker named in any of them."""
+    states = _quote_states(sentences)
     out: list[Attribution] = []
+    explicit: list[bool] = []
     last_speaker: str | None = None
     last_person: str | None = None
-    open_quote = False  # the previous sentence opened a quotation that has not closed
-    for s in sentences:
+    for s, (before, _after) in zip(sentences, states):
         has_quote = bool(_QUOTE_CHARS.search(s))
         speaker: str | None = None
-        m = _AFTER.search(s) or _ACCORDING.search(s)
+        m = _AFTER.search(s) or _ACCORDING.search(s) or _PASSIVE.search(s)
         if m and m.groupdict().get("name"):
             speaker = _clean_name(m.group("name"))
         elif m and m.groupdict().get("pron"):
@@ -166,20 +190,31 @@ def attribute(sentences: list[str]) -> list[Attribution]:
                 speaker = _clean_name(m2.group("name"))
             elif _PRON_BEFORE.search(s):
                 speaker = last_speaker or last_person
+        explicit.append(speaker is not None)
         reported = speaker is not None
-        if speaker is None and has_quote and open_quote:
+        if speaker is None and has_quote and before:
             speaker, reported = last_speaker, True  # the quote goes on
-        if speaker is None and has_quote and s.lstrip()[:1] in '"“':
+        if speaker is None and has_quote and s.lstrip()[:1] in '"“':  # a new quote paragraph: the last speaker's
             speaker, reported = last_speaker, last_speaker is not None
         out.append(Attribution(speaker, reported or has_quote))
-        opens = s.count("“") + s.count('"')
-        closes = s.count("”") + (s.count('"') if "“" not in s and "”" not in s else 0)
-        open_quote = (s.count("“") > s.count("”")) or (s.count('"') % 2 == 1 and opens > 0 and closes == opens)
         if speaker:
             last_speaker = speaker
         people = _people(s)
         if people:  # "he" is most often the sentence's subject: the first person it names
             last_person = people[0] if speaker is None else speaker
+    # One quotation, one speaker: the one named in any of its sentences.
+    i = 0
+    while i < len(sentences):
+        j = i
+        while j + 1 < len(sentences) and states[j + 1][0] and _QUOTE_CHARS.search(sentences[j + 1]):
+            j += 1
+        if j > i:
+            named = next((out[k].speaker for k in range(i, j + 1) if explicit[k] and out[k].speaker), None)
+            if named:
+                for k in range(i, j + 1):
+                    if not explicit[k]:
+                        out[k] = Attribution(named, True)
+        i = j + 1
     return out
 
 
