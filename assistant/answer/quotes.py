@@ -227,4 +227,6 @@ def same_person(asked: str, speaker: str | None) -> bool:
     b = [fold(w) for w in title.sub("", speaker).split() if w]
     if not a or not b:
         return False
-    return a[-1] == b[-1] or (len(a) == 1 and a[0] in b) or (len(b) == 1 and b[0] in a)
+    return a[-1] == b[-1] or (
+        len(a) == 1 and a[0] in b
+    )  # "Wenger", "Arsene Wenger"; not "Russian" for "Russian leadership"
