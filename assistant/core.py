@@ -33,6 +33,7 @@ from .answer.compose import (
     story_query,
     summary,
     topic_confidence,
+    weighted_coverage,
     who_said,
 )
 from .answer.intents import ARTICLES, FACTOID, QUOTE, SUMMARY, TOPIC, WHY, YESNO, classify
@@ -554,6 +555,14 @@ class Assistant:
         if best is None:
             return None
         top = max(best, key=lambda x: x.score)
+        first = cands[0].sentence
+        if (
+            first.start not in {x.sentence.start for x in best}
+            and intent.speaker.split()[-1].lower() in first.text.lower()
+        ):
+            # The answerer's own sentence names the speaker and says as much about the topic: keep it.
+            if weighted_coverage(terms, set(content_terms(first.text)), index.lexical.idf) >= top.coverage:
+                return None
         conf = max(confidence, QUOTE_CONFIDENCE) if (top.coverage > 0 or not terms) else confidence
         return self._multi([x.sentence for x in best], [x.score for x in best], conf, text, query, index, notes, QUOTE)
 

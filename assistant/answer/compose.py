@@ -343,12 +343,16 @@ def who_said(cands: list, question: str, index: Index, depth: int = 10):
     sentence scorer, looking for a name, holds against it."""
     clause = _WHO_SAID_LEAD.sub("", question).strip(" ?")
     terms = content_terms(clause)
-    if not terms or not cands:
+    if len(set(terms)) < 2 or not cands:  # too little of what was said to recognise it
         return None
     idf = index.lexical.idf
-    best, best_score = None, 0.0
+
+    def coverage(c) -> float:
+        return weighted_coverage(terms, set(content_terms(c.sentence.text)), idf)
+
+    best, best_score, best_cov = None, 0.0, 0.0
     for c in cands[:depth]:
-        cov = weighted_coverage(terms, set(content_terms(c.sentence.text)), idf)
+        cov = coverage(c)
         if cov < 0.5:
             continue
         name, _ = speaker_of(index, c.sentence)
@@ -356,5 +360,7 @@ def who_said(cands: list, question: str, index: Index, depth: int = 10):
             continue
         score = cov + c.features.get("dense_sent", 0.0)
         if score > best_score:
-            best, best_score = c, score
+            best, best_score, best_cov = c, score, cov
+    if best is not None and best is not cands[0] and coverage(cands[0]) >= best_cov:
+        return None  # the answerer's own sentence holds as much of what was said
     return best

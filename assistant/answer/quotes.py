@@ -27,6 +27,13 @@ _VERBS = (
     r"acknowledged|acknowledges|conceded|concedes|denied|denies|confirmed|confirms|announced|announces|"
     r"complained|complains|maintained|maintains|wrote|writes|asked|asks|replied|replies|answered|thinks|thought|feels|felt"
 )
+#: Verbs of speech: a sentence with one of them reports someone's words even without quotation marks.
+_SPEECH = re.compile(
+    r"\b(?:said|says|told|tells|added|adds|claimed|claims|warned|warns|insisted|insists|argued|argues|explained|"
+    r"admitted|admits|stated|commented|remarked|noted|suggested|predicted|urged|stressed|acknowledged|conceded|"
+    r"denied|confirmed|announced|complained|maintained|replied|answered|according to)\b",
+    re.I,
+)
 _TITLE = (
     r"(?:Mr|Mrs|Ms|Miss|Dr|Sir|Lord|Lady|Prof|Professor|President|Prime Minister|Chancellor|Chairman|Judge|Rev|Dame)\.?"
 )
@@ -196,7 +203,8 @@ def attribute(sentences: list[str]) -> list[Attribution]:
             speaker, reported = last_speaker, True  # the quote goes on
         if speaker is None and has_quote and s.lstrip()[:1] in '"“':  # a new quote paragraph: the last speaker's
             speaker, reported = last_speaker, last_speaker is not None
-        out.append(Attribution(speaker, reported or has_quote))
+        # Someone's words: in quotation marks, or reported with a verb of speech ("wrote", "believes" are not).
+        out.append(Attribution(speaker, has_quote or (reported and bool(_SPEECH.search(s)))))
         if speaker:
             last_speaker = speaker
         people = _people(s)
