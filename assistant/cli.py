@@ -131,6 +131,20 @@ def cmd_compact(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_repair(args: argparse.Namespace) -> int:
+    from .storage.generations import IndexDir
+
+    settings = _settings(args)
+    before, now = IndexDir(settings.index_dir).repair()
+    if before == now:
+        print(f"{settings.index_dir}: nothing to repair, CURRENT names {now}, which is complete")
+    else:
+        print(
+            f"{settings.index_dir}: CURRENT now names {now}, the newest complete generation (was {before or 'missing'})"
+        )
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from .storage.index import Index
 
@@ -189,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compact", help="merge the index's segments into one (drops deleted rows; O(corpus))")
     _common(p)
     p.set_defaults(run=cmd_compact)
+    p = sub.add_parser(
+        "repair", help="point a damaged index's CURRENT at its newest complete generation (deletes nothing)"
+    )
+    p.add_argument("--index", type=Path, help="index folder (default: $ASSISTANT_INDEX or ./index)")
+    p.set_defaults(run=cmd_repair)
     p = sub.add_parser("info", help="what is indexed, with which model, and sizes")
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int, default=50, help="articles to list")

@@ -24,7 +24,7 @@ import pytest
 
 from assistant import Assistant
 from assistant.cli import main as cli_main
-from assistant.errors import EmptyQuestionError, IndexBusyError, IndexCorruptError, IndexMissingError, IngestError
+from assistant.errors import EmptyQuestionError, IndexBusyError, IndexCorruptError, IngestError
 from assistant.ingest.pipeline import ingest_articles, ingest_paths
 from assistant.ingest.readers import MAX_FILE_BYTES, read_paths
 from assistant.storage.generations import IndexDir
@@ -456,9 +456,9 @@ def test_corrupted_index_is_detected_with_a_rebuild_hint(hash_index, damage, mes
     assert out.startswith("error:") and "--rebuild" in out and "\n" not in out
 
 
-def test_dangling_current_pointer_says_how_to_build(hash_index):
+def test_dangling_current_pointer_says_how_to_repair(hash_index):
     (hash_index / "CURRENT").write_text("gen-999999\n")
-    with pytest.raises(IndexMissingError, match="assistant ingest"):
+    with pytest.raises(IndexCorruptError, match="assistant repair"):
         Index.load(hash_index)
 
 
