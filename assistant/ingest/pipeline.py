@@ -46,7 +46,7 @@ from ..storage.segments import (
 )
 from ..storage.store import Store
 from .chunking import chunk_sentences, split_long_sentences
-from .readers import origin_hash, read_paths
+from .readers import SUPPORTED_SUFFIXES, origin_hash, read_paths
 from .segment import split_sentences
 
 SEGMENTER = "blingfire-paragraphs-v1"
@@ -61,6 +61,8 @@ WORKER_MIN_CHUNKS = 64
 #: Where reading, chunking and embedding run: in this process (the default) or on Ray
 #: (:mod:`assistant.ingest.ray_engine`, ``pip install ".[ray]"``). Publishing is always done here.
 ENGINES = ("inprocess", "ray")
+#: The file types an ingest reads, for messages.
+SUPPORTED = " ".join(sorted(SUPPORTED_SUFFIXES))
 
 #: One article's computed parts: (article, sentence spans, chunk spans, sentence vectors, chunk vectors).
 Embedded = tuple[Article, list[tuple[int, int]], list[tuple[int, int]], np.ndarray, np.ndarray]
@@ -156,7 +158,21 @@ def prepare_text(text: str, settings: Settings) -> tuple[list[tuple[int, int]], 
     # character of the article lies in some sentence that a chunk holds whole, so it can be cited.
     sentences = split_long_sentences(text, split_sentences(text), settings.chunk_tokens)
     chunks = chunk_sentences(text, sentences, settings.chunk_tokens, settings.chunk_overlap_sentences)
+    if len(chunks) > settings.max_article_passages:  # the rest of the text is kept but not indexed
+        chunks = chunks[: settings.max_article_passages]
+        end = chunks[-1][1]
+        sentences = [s for s in sentences if s[1] <= end]
     return sentences, chunks
+
+
+def passages_cut(article: Article, chunks: list[tuple[int, int]], settings: Settings) -> str | None:
+    """The warning for an article whose passages were cut at ``max_article_passages``, else None."""
+    if len(chunks) < settings.max_article_passages or not article.text[chunks[-1][1] :].strip():
+        return None
+    return (
+        f"{article.source}: only its first {len(chunks):,} passages were indexed, up to character {chunks[-1][1]:,} "
+        "(the max_article_passages setting, ASSISTANT_MAX_ARTICLE_PASSAGES)"
+    )
 
 
 def _prepare(article: Article, settings: Settings) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -644,6 +660,8 @@ def _embed_and_store(
         t = time.perf_counter()
         index_time = 0.0
         for art, sents, chunks, svecs, cvecs in group:
+            if chunks and (cut := passages_cut(art, chunks, settings)):
+                report.warnings.append(cut)
             ids = store.add_article(art, chunks, sents, svecs)
             t_index = time.perf_counter()
             for k in range(0, len(chunks), 8192):  # a slice at a time: a huge article's vectors once
@@ -685,15 +703,15 @@ def ingest_paths(
         from .ray_engine import RayEngine
 
         with RayEngine(embedder, settings, address=address or settings.ray_address) as ray_engine:
-            read = read_paths(paths, read_files=ray_engine.read_files)
+            read = read_paths(paths, read_files=ray_engine.read_files, settings=settings)
             return _ingest_read(index_dir, read, embedder, settings, compute=ray_engine.compute, **kwargs)
-    return _ingest_read(index_dir, read_paths(paths), embedder, settings, **kwargs)
+    return _ingest_read(index_dir, read_paths(paths, settings=settings), embedder, settings, **kwargs)
 
 
 def _ingest_read(index_dir: str | Path, read, embedder: Embedder, settings: Settings, **kwargs) -> IngestReport:
     if not read.articles:
         detail = "; ".join(read.warnings[:5]) or "no files"
-        raise IngestError(f"no articles could be read ({detail}). Supported: .txt .md .html .jsonl")
+        raise IngestError(f"no articles could be read ({detail}). Supported: {SUPPORTED}")
     return ingest_articles(
         index_dir,
         read.articles,
