@@ -181,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
     _common(p)
     p.set_defaults(run=cmd_ask)
-    p = sub.add_parser("ingest", help="add or update articles (.txt .md .html .jsonl files or folders)")
+    p = sub.add_parser("ingest", help="add or update articles (.txt .md .html .jsonl .pdf .docx files or folders)")
     p.add_argument("paths", nargs="+")
     p.add_argument("--rebuild", action="store_true", help="start a fresh index (published only when complete)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -247,10 +247,61 @@ def _quiet_stdout() -> None:
         pass
 
 
+#: Verbs that write the index: an interrupted one says whether it published a new generation.
+WRITERS = {"ingest", "remove", "compact", "repair"}
+
+
+def _published_count() -> int:
+    return len(getattr(sys.modules.get("assistant.storage.generations"), "PUBLISHED", []))
+
+
+def interrupted_message(verb: str | None, since: int = 0) -> str:
+    """What Ctrl-C ends with: for a writer, whether a new generation was published (after the first
+    ``since`` of this process's publishes; ``CURRENT`` names it now) or the index is unchanged."""
+    generations = sys.modules.get("assistant.storage.generations")
+    attempted = list(getattr(generations, "PUBLISHED", []))[since:]
+    if verb not in WRITERS:
+        return "interrupted"
+    if attempted:
+        last = attempted[-1]
+        try:
+            live = generations.IndexDir(last.parent).current_name()
+        except Exception:  # pragma: no cover - the pointer is unreadable: say what is certain
+            live = None
+        if live == last.name:
+            return (
+                f"interrupted after the new index generation {last.name} was published: "
+                f"the index at {last.parent} holds this {verb}'s changes"
+            )
+    return f"interrupted before anything was published; the index is unchanged (run `assistant {verb}` again)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    _load_plugins()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one command; Ctrl-C at any moment ends with one line (and status 130), never a traceback."""
+    verb, since = None, _published_count()
+    try:
+        _load_plugins()
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        verb = args.verb
+        return _run(parser, args)
+    except KeyboardInterrupt:
+        _quiet_interrupts()
+        print(interrupted_message(verb, since), file=sys.stderr)
+        return 130
+
+
+def _quiet_interrupts() -> None:
+    """A second Ctrl-C while exiting ends quietly too."""
+    import signal
+
+    try:
+        signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+    except ValueError:  # pragma: no cover - not the main thread
+        pass
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
@@ -264,9 +315,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AssistantError as exc:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted; the index is unchanged", file=sys.stderr)
-        return 130
     except ModuleNotFoundError as exc:
         if os.environ.get("ASSISTANT_DEBUG"):
             raise

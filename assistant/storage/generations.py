@@ -77,8 +77,8 @@ _TMP = re.compile(r"^gen-(\d{6,})\.tmp-\d+$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-#: Every generation this process published (``CURRENT`` switched to it), in order: what an interrupted
-#: command reports (``assistant ingest`` stopped by Ctrl-C after its publish changed the index).
+#: Every generation this process switched ``CURRENT`` to (or was about to), in order: an interrupted
+#: command checks whether ``CURRENT`` names the last one to say whether the index changed.
 PUBLISHED: list[Path] = []
 
 
@@ -651,15 +651,15 @@ class IndexDir:
         self.collect_garbage(keep=2)
 
     def _point_at(self, name: str) -> None:
-        """Switch ``CURRENT`` to generation ``name`` atomically and durably; the switch is recorded
-        in :data:`PUBLISHED` (what an interrupted command reports)."""
+        """Switch ``CURRENT`` to generation ``name`` atomically and durably, recorded first in
+        :data:`PUBLISHED` (what an interrupted command reports)."""
         pointer = self.path / f"CURRENT.tmp-{os.getpid()}"
         with open(pointer, "w") as fh:
             fh.write(name + "\n")
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(pointer, self.path / "CURRENT")
         PUBLISHED.append(self.path / name)
+        os.replace(pointer, self.path / "CURRENT")
         _fsync_dir(self.path)
 
     def repair(self, lock_wait: float | None = None) -> tuple[str | None, str]:
