@@ -91,3 +91,22 @@ def deep_tree(root: Path, depth: int, name: str = "d") -> Path:
         here = here / name
         os.mkdir(here)
     return here
+
+
+def remove_tree(root: Path) -> None:
+    """Delete a folder tree of any depth without recursion (``shutil.rmtree`` recurses, and pytest's
+    clean-up of old temporary folders would fail on a tree 1,100 levels deep)."""
+    stack = [str(root)]
+    while stack:
+        here = stack[-1]
+        subfolders = []
+        with os.scandir(here) as it:
+            for entry in it:
+                if entry.is_dir(follow_symlinks=False):
+                    subfolders.append(entry.path)
+                else:
+                    os.unlink(entry.path)
+        if subfolders:
+            stack.extend(subfolders)
+        else:
+            os.rmdir(stack.pop())

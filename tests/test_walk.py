@@ -7,7 +7,7 @@ import os
 
 from assistant.ingest.readers import MAX_DEPTH, read_paths
 
-from .hostile_files import deep_tree
+from .hostile_files import deep_tree, remove_tree
 
 FACT = "Harbour news\n\nThe harbour of {} is kept by Ana Lima.\n"
 
@@ -20,7 +20,10 @@ def test_a_folder_tree_1100_levels_deep_skips_the_deep_part_and_reads_the_rest(t
     (shallow / "near.txt").write_text(FACT.format("Brisk"))
     deepest = deep_tree(root / "z", 1100)
     (deepest / "far.txt").write_text(FACT.format("Glenn"))
-    report = read_paths([root])
+    try:
+        report = read_paths([root])
+    finally:
+        remove_tree(root / "z")  # pytest removes old temporary folders recursively
     assert sorted(a.id for a in report.articles) == ["a/d/d/d/near", "top"]
     [warning] = [w for w in report.warnings if "folders below" in w]
     assert f"more than {MAX_DEPTH} folders below {root}" in warning and "\n" not in warning

@@ -267,7 +267,7 @@ def ingest_articles(
                 f"{rebuild_hint(folder.path)}"
             )
 
-        with _new_generation(folder) as (tmp, final):
+        with _new_generation(folder, "ingest" if articles or not remove else "removal") as (tmp, final):
             name = segment_name(final.name)
             writer = SegmentWriter(tmp / name, embedder.dim, first_chunk_id=next_chunk_id(old_gen, manifest_old))
             for aid in report.removed + report.updated:
@@ -451,7 +451,7 @@ def compact_index(index_dir: str | Path, lock_wait: float | None = None) -> Inge
         if manifest["format_version"] == 2 and len(manifest["segments"]) == 1 and not manifest["segments"][0]["dead"]:
             report.generation = base.name
             return report
-        with _new_generation(folder) as (tmp, final):
+        with _new_generation(folder, "`assistant compact`") as (tmp, final):
             segments, linked = _base_segments(tmp, base, manifest)
             records = [read_record(tmp / s["name"]) for s in segments]
             segments, records = _merge_tail(tmp, final.name, segments, records, 0, linked)
@@ -477,36 +477,53 @@ def _use_worker(todo: list[Article], settings: Settings) -> bool:
 
 
 @contextmanager
-def _new_generation(folder: IndexDir) -> Iterator[tuple[Path, Path]]:
+def _new_generation(folder: IndexDir, what: str = "ingest") -> Iterator[tuple[Path, Path]]:
     """A new generation's (build folder, final path); a failure inside deletes the half-built folder and
-    turns an OS error into the one-line write error."""
+    turns an OS error into the one-line write error (``what``: the work to run again)."""
     try:
         tmp, final = folder.new_generation()
     except OSError as exc:
-        raise write_error(exc, folder.path) from exc
+        raise write_error(exc, folder.path, what) from exc
     try:
         yield tmp, final
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        if not isinstance(exc, AssistantError) and (err := write_error(exc, folder.path)) is not None:
+        if not isinstance(exc, AssistantError) and (err := write_error(exc, folder.path, what)) is not None:
             raise err from exc
         raise
 
 
-def write_error(exc: BaseException, index_dir: Path) -> IndexWriteError | None:
-    """The one-line error for a failure to write the index (disk full, permissions), or None
-    when ``exc`` is not one. The old generation is untouched: nothing is published."""
+def _out_of_inodes(path: Path) -> int | None:
+    """Free bytes on ``path``'s file system when it has run out of inodes (file entries), else None."""
+    try:
+        st = os.statvfs(path)
+    except (OSError, AttributeError):
+        return None
+    return st.f_bavail * st.f_frsize if st.f_files > 0 and st.f_favail == 0 else None
+
+
+def write_error(exc: BaseException, index_dir: Path, what: str = "ingest") -> IndexWriteError | None:
+    """The one-line error for a failure to write the index (disk full, out of inodes, permissions), or
+    None when ``exc`` is not one. The old generation is untouched: nothing is published. ``what``
+    names the work to run again ("ingest", "removal", "`assistant compact`")."""
     msg = " ".join(str(exc).split())
     unchanged = "the index is unchanged"
+    again = what if what.startswith("`") else f"the {what}"
     full = (
         (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)))
         or (isinstance(exc, sqlite3.Error) and "full" in msg)
         or (isinstance(exc, RuntimeError) and "No space left" in msg)
     )
+    if full and (free := _out_of_inodes(index_dir)) is not None:
+        return IndexWriteError(
+            f"no free inodes (file entries) left on the file system of the index at {index_dir}, although "
+            f"{free / 2**20:.0f} MB are free: delete some files there (or use another --index) and run {again} "
+            f"again ({unchanged})"
+        )
     if full:
         return IndexWriteError(
             f"no space left on the disk while writing the index at {index_dir}: free some space and run "
-            f"the ingest again ({unchanged})"
+            f"{again} again ({unchanged})"
         )
     if isinstance(exc, PermissionError):
         return IndexWriteError(
