@@ -1,4 +1,4 @@
-"""Command line: ``assistant ingest|ask|remove|info`` (also ``python -m assistant``).
+"""Command line: ``assistant ingest|ask|remove|compact|repair|info`` (also ``python -m assistant``).
 
 Errors a user can fix print one line and exit with status 1 (2 for bad usage). Nothing a user
 can cause prints a traceback: a closed output pipe (``assistant info | head``) ends quietly with

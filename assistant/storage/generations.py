@@ -22,6 +22,10 @@ several names concerns journals of writers), and a merge (automatic for the newe
 ``assistant compact`` for all) writes one new segment in place of several. A format-1 generation (``store.sqlite``, ``dense.faiss``, ``lexical/`` in the
 generation folder itself) still loads; its first ingest links it in as segment ``seg-000000``.
 
+Garbage collection removes nothing unless a valid ``CURRENT`` names a live generation: a missing
+or dangling ``CURRENT`` while generations are present is a damaged index (every command says to run
+``assistant repair``, :meth:`IndexDir.repair`, which points ``CURRENT`` at the newest complete one).
+
 Every generation folder an ingest creates holds a ``.assistant-generation`` marker: garbage
 collection removes only folders carrying it (or, for indexes from before markers, a
 generation whose own manifest names it), never a user's folder that merely looks like one.
