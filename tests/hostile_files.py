@@ -30,6 +30,26 @@ def shared_stream_pdf(
     return _pdf(objects)
 
 
+def damaged_pdfs() -> dict[str, bytes]:
+    """One-page PDFs whose content is damaged in ways a reader meets silently or with a loop error."""
+    catalog = b"<< /Type /Catalog /Pages 2 0 R >>"
+    pages = b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>"
+    font = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+    text = b"<< /Length 24 >>\nstream\nBT /F1 9 Tf (Hi) Tj ET\nendstream"
+
+    def page(resources: bytes = b"<< /Font << /F1 5 0 R >> >>") -> bytes:
+        return b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 3 0 R /Resources " + resources + b" >>"
+
+    nested = b"<< /Font << /F1 5 0 R >> /X " + b"[" * 5000 + b"]" * 5000 + b" >>"
+    return {
+        "contents-loop.pdf": _pdf([catalog, pages, b"[3 0 R]", page(), font]),
+        "length-loop.pdf": _pdf(
+            [catalog, pages, b"<< /Length 3 0 R >>\nstream\nBT /F1 9 Tf (Hi) Tj ET\nendstream", page(), font]
+        ),
+        "deep-nesting.pdf": _pdf([catalog, pages, text, page(nested), font]),
+    }
+
+
 def _pdf(objects: list[bytes]) -> bytes:
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")

@@ -16,7 +16,7 @@ from assistant.settings import Settings
 from assistant.storage.index import Index
 
 from .hash_embedder import HashEmbedder, make_article
-from .hostile_files import docx_bytes, lying_docx, shared_stream_pdf
+from .hostile_files import damaged_pdfs, docx_bytes, lying_docx, shared_stream_pdf
 
 NORMAL = "Harbour news\n\nThe harbour of Nore is kept by Ana Lima.\n"
 
@@ -50,6 +50,19 @@ def test_a_pdf_stream_over_the_unpacked_limit_is_named_not_taken_for_a_scan(tmp_
     assert [a.id for a in report.articles] == ["normal"]
     warning = _only(report.warnings, "deep.pdf")
     assert "max_unpacked_bytes" in warning and "OCR" not in warning and "\n" not in warning
+
+
+def test_damaged_pdfs_are_called_damaged_not_scans(tmp_path):
+    for name, data in damaged_pdfs().items():
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / "normal.txt").write_text(NORMAL)
+    report = read_paths([tmp_path])
+    assert [a.id for a in report.articles] == ["normal"]
+    for name in damaged_pdfs():
+        warning = _only(report.warnings, name)
+        assert "damaged PDF" in warning and "OCR" not in warning and "\n" not in warning, warning
+    assert "loop" in _only(report.warnings, "contents-loop.pdf")
+    assert "loop" in _only(report.warnings, "length-loop.pdf")
 
 
 def test_a_pdf_read_until_its_content_budget_keeps_the_pages_before(tmp_path):

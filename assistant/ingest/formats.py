@@ -154,6 +154,8 @@ def _read_pdf(data: bytes, name: str, warnings: list[str], max_chars: int, max_u
     if not any(line.strip() for lines in pages_lines for line in lines):
         if errors:
             warnings.append(f"{name}: skipped, {_unreadable_pages(errors, len(pages_lines))}")
+        elif pages_lines and (damage := _damaged_content(list(reader.pages)[: len(pages_lines)])):
+            warnings.append(f"{name}: skipped, a damaged PDF ({damage})")
         elif pages_lines:
             warnings.append(
                 f"{name}: skipped, the PDF has no text layer (a scanned document?): run OCR on it first "
@@ -167,14 +169,40 @@ def _read_pdf(data: bytes, name: str, warnings: list[str], max_chars: int, max_u
     return PAGE_BREAK.join(pages)
 
 
+def _damaged_content(pages: list) -> str | None:
+    """Why pages that gave no text are damaged rather than scans, or None: content that refers to
+    itself (pypdf then reads nothing, silently), or text drawn that could not be extracted."""
+    from pypdf.generic import ArrayObject, StreamObject
+
+    for page in pages[:50]:
+        try:
+            raw = page.get("/Contents")
+            if raw is None:
+                continue
+            contents = raw.get_object()
+            if isinstance(contents, ArrayObject):
+                own = getattr(raw, "idnum", None)
+                for item in contents:
+                    if own is not None and getattr(item, "idnum", None) == own:
+                        return "its page content refers to itself, a loop"
+                    if not isinstance(item.get_object(), StreamObject):
+                        return "its page content is not a content stream"
+            data = page.get_contents()
+            if data is not None and re.search(rb"\)\s*Tj|\]\s*TJ|\)\s*'", data.get_data()[:1_000_000]):
+                return "it draws text, but none could be extracted"
+        except Exception as exc:
+            return f"its page content cannot be read: {_why(exc)}"
+    return None
+
+
 def _unreadable_pages(errors: list[BaseException], pages: int) -> str:
     """Why pages could not be read: a stream over the size limit, objects in a loop, or damage."""
     exc = errors[0]
     what = "its pages" if pages != 1 else "the page"
+    if "loop" in str(exc).lower() or isinstance(exc, RecursionError):
+        return f"{what} could not be read: a damaged PDF (its objects refer to each other in a loop)"
     if exc.__class__.__name__ == "LimitReachedError":
         return f"{what} decompress to more than the max_unpacked_bytes setting allows ({_why(exc)})"
-    if isinstance(exc, RecursionError):
-        return f"{what} could not be read: a damaged PDF (its objects refer to each other in a loop)"
     return f"{what} could not be read: a damaged PDF ({_why(exc)})"
 
 
