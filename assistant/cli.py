@@ -277,31 +277,51 @@ def interrupted_message(verb: str | None, since: int = 0) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; Ctrl-C at any moment ends with one line (and status 130), never a traceback."""
+    """Run one command; Ctrl-C at any moment ends with one line (and status 130), never a traceback.
+
+    While it runs, SIGINT is noted before it raises ``KeyboardInterrupt``: an interrupt that surfaces as
+    another exception (one that lands inside a C extension's import becomes an ``ImportError``) is still
+    reported as the interrupt, and a second Ctrl-C while ending changes nothing."""
     verb, since = None, _published_count()
+    interrupted: list[int] = []
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if interrupted:
+            return  # already ending
+        interrupted.append(signum)
+        raise KeyboardInterrupt
+
+    previous = _set_sigint(on_sigint)
     try:
-        _load_plugins()
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        verb = args.verb
-        return _run(parser, args)
-    except KeyboardInterrupt:
-        _quiet_interrupts()
-        print(interrupted_message(verb, since), file=sys.stderr)
-        return 130
+        try:
+            _load_plugins()
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            verb = args.verb
+            return _run(parser, args, interrupted)
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt) or (interrupted and not isinstance(exc, SystemExit)):
+                interrupted.append(0)
+                print(interrupted_message(verb, since), file=sys.stderr)
+                return 130
+            raise
+    finally:
+        _set_sigint(previous)
 
 
-def _quiet_interrupts() -> None:
-    """A second Ctrl-C while exiting ends quietly too."""
+def _set_sigint(handler: object) -> object:
+    """Install ``handler`` for SIGINT (in the main thread only); returns the one it replaces."""
     import signal
 
+    if handler is None:
+        return None
     try:
-        signal.signal(signal.SIGINT, lambda *_: os._exit(130))
-    except ValueError:  # pragma: no cover - not the main thread
-        pass
+        return signal.signal(signal.SIGINT, handler)  # type: ignore[arg-type]
+    except ValueError:  # not the main thread: leave signals alone
+        return None
 
 
-def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, interrupted: list[int]) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
@@ -309,15 +329,23 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         code = int(args.run(args) or 0)
         sys.stdout.flush()  # a closed pipe shows up here, not at exit
         return code
-    except BrokenPipeError:
+    except BaseException as exc:
+        if interrupted or not isinstance(exc, Exception):
+            raise  # Ctrl-C (or what it became): main reports it
+        return _report(exc, args)
+
+
+def _report(exc: Exception, args: argparse.Namespace) -> int:
+    """One line on stderr for a failure, and the exit status."""
+    if isinstance(exc, BrokenPipeError):
         _quiet_stdout()
         return 141  # 128 + SIGPIPE, what a shell reports for a command cut off by `| head`
-    except AssistantError as exc:
+    if isinstance(exc, AssistantError):
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 1
-    except ModuleNotFoundError as exc:
-        if os.environ.get("ASSISTANT_DEBUG"):
-            raise
+    if os.environ.get("ASSISTANT_DEBUG"):
+        raise exc
+    if isinstance(exc, ModuleNotFoundError):
         name = (exc.name or "").split(".")[0] or "a package"
         print(
             f"error: `assistant {args.verb}` needs the Python package {name!r}, which is not installed: "
@@ -325,20 +353,16 @@ def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    except OSError as exc:
-        if os.environ.get("ASSISTANT_DEBUG"):
-            raise
+    if isinstance(exc, OSError):
         where = f": {exc.filename}" if exc.filename else ""
         print(f"error: {_one_line(exc.strerror or exc)}{where}", file=sys.stderr)
         return 1
-    except Exception as exc:  # the promise: one line, never a traceback
-        if os.environ.get("ASSISTANT_DEBUG"):
-            raise
-        print(
-            f"error: {exc.__class__.__name__}: {_one_line(exc)[:300]} (unexpected; ASSISTANT_DEBUG=1 shows details)",
-            file=sys.stderr,
-        )
-        return 1
+    # The promise: one line, never a traceback.
+    print(
+        f"error: {exc.__class__.__name__}: {_one_line(exc)[:300]} (unexpected; ASSISTANT_DEBUG=1 shows details)",
+        file=sys.stderr,
+    )
+    return 1
 
 
 if __name__ == "__main__":

@@ -97,6 +97,33 @@ def test_ctrl_c_during_start_up_imports_prints_no_traceback(small_index, module)
     assert out.stderr.strip() == "interrupted", out.stderr
 
 
+_MORPHED = """
+import runpy, signal, sys
+TARGET = sys.argv[1]
+class Morph:
+    def find_spec(self, name, path=None, target=None):
+        if name == TARGET:
+            try:  # Ctrl-C lands inside a C extension's import...
+                signal.getsignal(signal.SIGINT)(signal.SIGINT, None)
+            except KeyboardInterrupt:
+                pass
+            raise ImportError('PyCapsule_Import could not import module "datetime"')  # ...which reports this
+sys.meta_path.insert(0, Morph())
+sys.argv = ["assistant", "ingest", "x.txt", "--index", sys.argv[2]]
+runpy.run_module("assistant", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.parametrize("module", ["assistant.chat.app", "numpy"])
+def test_an_interrupt_that_surfaces_as_another_error_is_reported_as_the_interrupt(small_index, module):
+    out = subprocess.run(
+        [sys.executable, "-c", _MORPHED, module, str(small_index)],
+        capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 130, out.stderr
+    assert out.stderr.strip() == "interrupted", out.stderr  # during start-up: before the verb is known
+
+
 @pytest.mark.parametrize("delay", [0.3, 0.6, 1.0, 1.5])
 def test_a_real_sigint_at_any_moment_of_a_command_prints_no_traceback(small_index, delay):
     """(Python's own start-up, before any of the project's code runs, is not ours: a signal that

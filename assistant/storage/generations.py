@@ -692,7 +692,6 @@ class IndexDir:
                         self._point_at(gen.name)
                     except OSError as exc:
                         raise self._cannot_write(exc) from exc
-                    logger.warning("index %s: CURRENT now names %s (was %s)", self.path, gen.name, before or "missing")
                     return before, gen.name
             raise IndexCorruptError(f"no complete generation is left in {self.path}; {rebuild_hint(self.path)}")
         finally:
