@@ -98,6 +98,21 @@ def test_an_honest_docx_over_the_unpacked_limit_is_refused_while_counting(tmp_pa
     assert report.articles == [] and "max_unpacked_bytes" in _only(report.warnings, "long.docx")
 
 
+def test_a_docx_of_too_many_parts_is_refused_quickly(tmp_path):
+    import io
+    import zipfile
+
+    buf = io.BytesIO(docx_bytes(["Many parts"]))
+    with zipfile.ZipFile(buf, "a") as z:
+        for i in range(10_001):
+            z.writestr(f"word/media/p{i}.bin", b"")
+    (tmp_path / "parts.docx").write_bytes(buf.getvalue())
+    t = time.perf_counter()
+    report = read_paths([tmp_path / "parts.docx"])
+    assert report.articles == [] and "parts" in _only(report.warnings, "parts.docx")
+    assert time.perf_counter() - t < 10
+
+
 def test_docx_text_is_cut_at_the_character_cap(tmp_path, monkeypatch):
     monkeypatch.setenv("ASSISTANT_MAX_ARTICLE_CHARS", "5000")
     (tmp_path / "long.docx").write_bytes(docx_bytes([f"Paragraph {i} of the long report." for i in range(2000)]))
