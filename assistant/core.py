@@ -393,7 +393,8 @@ class Assistant:
         need = wanted(asked) if intent.kind == FACTOID else None
         if best is not None and not abstained and best.span is not None:
             span_text = best.sentence.text[best.span.start : best.span.end]
-            if not fits(need, span_text, asked):
+            around = best.sentence.text[max(0, best.span.start - 12) : best.span.end + 12]
+            if not fits(need, span_text, asked, around):
                 found = fitting_span(need, best.sentence.text, asked) if need else None
                 if found is not None:  # the sentence has the asked-for kind elsewhere: focus on it
                     best.span = Span(found[0], found[1], need.upper(), 0.0)

@@ -118,3 +118,13 @@ def test_typed_spans():
     s = "The firm said the adapter will cost about £70 when it goes on sale."
     a, b = fitting_span(MONEY, s, "How much will the adapter cost?")
     assert s[a:b] == "£70"
+
+
+def test_a_person_name_is_not_an_acronym_a_nationality_or_a_phone_number():
+    q = "What is the name of the 13-year-old girl whose parents are suing Wal-Mart?"
+    assert wanted(q) == NAME
+    assert not fits(NAME, "US", q) and not fits(NAME, "Australian gamer", q)
+    assert fits(NAME, "Amber Trevin", q)
+    s = "Consumers can call 0800 028 9276 in the UK."
+    assert not fits(COUNT, "9276", "How many incidents?", s)
+    assert fitting_span(NAME, "The parents of a girl are suing US giant Wal-Mart.", q) is None

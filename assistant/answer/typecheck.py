@@ -67,19 +67,30 @@ def wanted(question: str) -> str | None:
     return None
 
 
-def fits(kind: str | None, span: str, question: str) -> bool:
-    """True when ``span`` is an answer of ``kind`` (and not a scrap: punctuation or a bare title)."""
+def _name_word(w: str, asked: set[str]) -> bool:
+    """A word that can be part of a person's name the question does not already give: capitalised, not
+    an acronym ("US") or a nationality ("Australian"), not a title."""
+    return (
+        not w.isupper()
+        and w.lower() not in _TITLES
+        and w.lower() not in asked
+        and not re.search(r"(?:ian|ean|ese|ish)$", w)
+    )
+
+
+def fits(kind: str | None, span: str, question: str, context: str = "") -> bool:
+    """True when ``span`` is an answer of ``kind`` (and not a scrap: punctuation or a bare title).
+    ``context``: the span with some of the sentence around it (a count is not part of a phone number)."""
     toks = words(span)
     if not toks or all(t in _TITLES for t in toks):
         return False
     if kind == MONEY:
         return bool(_MONEY.search(span))
     if kind == COUNT:
-        return bool(_COUNT.search(span)) and not _PHONE.search(span) and not re.search(r"[$£€¥]", span)
+        return bool(_COUNT.search(span)) and not _PHONE.search(context or span) and not re.search(r"[$£€¥]", span)
     if kind == NAME:
-        asked = {w for w in words(question)}
-        caps = [w for w in re.findall(r"\b[A-Z][\w'’-]+", span) if w.lower() not in _TITLES]
-        return any(w.lower() not in asked for w in caps)
+        asked = set(words(question))
+        return any(_name_word(w, asked) for w in re.findall(r"\b[A-Z][\w'’]+", span))
     return True
 
 
@@ -100,7 +111,7 @@ def fitting_span(kind: str, sentence: str, question: str) -> tuple[int, int] | N
         for m in re.finditer(r"[A-Z][\w'’-]+(?:\s+(?:of\s+|de\s+|van\s+)?[A-Z][\w'’-]+)*", sentence):
             if m.start() == 0:
                 continue
-            if any(w.lower() not in asked and w.lower() not in _TITLES for w in words(m.group(0))):
+            if any(_name_word(w, asked) for w in re.findall(r"[A-Za-z][\w'’]*", m.group(0))):
                 return m.start(), m.end()
         return None
     for m in pattern.finditer(sentence):
