@@ -14,8 +14,7 @@ Errors are ``{"error": "one line saying what to do"}`` with the right status (40
 login, 404 unknown article, 413 too large, 500 internal) and one warning line in the log.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: FastAPI reads the route models defined inside build_api.
 import base64
 import logging
 import tempfile
@@ -107,10 +106,13 @@ def build_api(
     async def _http(request: Request, exc: HTTPException):
         return fail(exc.status_code, str(exc.detail))
 
-    @api.exception_handler(Exception)
-    async def _internal(request: Request, exc: Exception):
-        log.error("%s %s failed: %s: %s", request.method, request.url.path, exc.__class__.__name__, str(exc)[:300])
-        return fail(500, f"internal error ({exc.__class__.__name__}); see the server log")
+    @api.middleware("http")
+    async def _internal(request: Request, call_next):  # inside Starlette's error middleware: no traceback
+        try:
+            return await call_next(request)
+        except Exception as exc:
+            log.error("%s %s failed: %s: %s", request.method, request.url.path, exc.__class__.__name__, str(exc)[:300])
+            return fail(500, f"internal error ({exc.__class__.__name__}); see the server log")
 
     async def authorised(request: Request) -> None:
         if login is None:
@@ -184,14 +186,16 @@ def build_api(
                 result = app.remove(ids)
             except AssistantError as exc:
                 raise refused(exc) from None
-            status = 200 if result["ok"] else 404 if result["errors"] and not result["removed"] else 400
-            return JSONResponse(result, status_code=status)
+            if not result["ok"]:
+                raise ApiError(404 if result["errors"] else 400, "; ".join(result["errors"]) or result["message"])
+            return result
 
         @api.post(
             "/api/v1/remove", response_model=RemoveReport, dependencies=guarded, responses=errors, summary="Remove"
         )
         def remove(body: RemoveRequest) -> Any:
-            """Remove articles by id: ``{ok, message, removed, errors}`` (404 when none of them is indexed)."""
+            """Remove articles by id: ``{ok, message, removed, errors}`` (unknown ids are listed in ``errors``;
+            404 when none of them is indexed)."""
             return _remove(body.ids)
 
         @api.delete("/api/v1/articles/{article_id:path}", response_model=RemoveReport, dependencies=guarded)
