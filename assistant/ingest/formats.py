@@ -24,6 +24,8 @@ import logging
 import re
 from collections import Counter
 
+from .tables import table_lines
+
 SUFFIXES = {".pdf", ".docx"}
 PAGE_BREAK = "\n\f\n"
 MAX_PAGES = 5000
@@ -156,15 +158,8 @@ def _docx_text(data: bytes, name: str, warnings: list[str]) -> str | None:
     document = docx.Document(io.BytesIO(data))
     blocks: list[str] = []
     for item in document.iter_inner_content():
-        if hasattr(item, "rows"):  # a table: one line per row, cells separated by " | "
-            for row in item.rows:
-                cells = []
-                for cell in row.cells:
-                    text = " ".join(cell.text.split())
-                    if text and (not cells or cells[-1] != text):  # merged cells repeat
-                        cells.append(text)
-                if cells:
-                    blocks.append(" | ".join(cells))
+        if hasattr(item, "rows"):  # a table: one line per row, each cell with its column's name
+            blocks.extend(table_lines([[cell.text for cell in row.cells] for row in item.rows]))
             continue
         text = " ".join(item.text.replace("\t", " ").split())
         if text:
