@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
     _common(p)
     p.set_defaults(run=cmd_ask)
-    p = sub.add_parser("ingest", help="add or update articles (.txt .md .html .jsonl files or folders)")
+    p = sub.add_parser("ingest", help="add or update articles (.txt .md .html .jsonl .pdf .docx files or folders)")
     p.add_argument("paths", nargs="+")
     p.add_argument("--rebuild", action="store_true", help="start a fresh index (published only when complete)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -28,7 +28,7 @@ EXAMPLES = [
     "Which states recognize Abkhazia?",
     "Who is Gregory Karasin?",
     "What has Russia done about visas for Georgians?",
-    "When did relations between Russia and Georgia start to normalize?",
+    "When did Russia and Georgia start to normalize relations?",  # Gradio cuts example labels past 60 characters
 ]
 EXAMPLES_ARTICLE = "russia-will-not-withdraw-recognition"  # the shipped article the examples are about
 

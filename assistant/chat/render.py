@@ -633,6 +633,7 @@ def header_html(counts: Mapping[str, object] | None) -> str:
 CSS = """
 :root, .light { --aa-subdued: #475569; --aa-accent: #4338ca; --aa-accent-fill: #4338ca; }
 .dark { --aa-subdued: #cbd5e1; --aa-accent: #a5b4fc; --aa-accent-fill: #4338ca; }
+.dark button.selected, .dark .tab-nav button.selected { color: #a5b4fc !important; }
 .gradio-container { max-width: 1280px !important; margin: 0 auto !important; }
 .aa-header { display:flex; flex-wrap: wrap; justify-content:space-between; align-items:flex-end; gap:8px 16px;
   padding: 6px 4px 10px; border-bottom: 1px solid var(--border-color-primary); }
@@ -665,7 +666,7 @@ a.aa-ref:hover { background: var(--aa-accent-fill); color: white; }
 .aa-searched > summary { cursor: pointer; }
 .aa-group { margin-bottom: 14px; }
 .aa-group-head { font-size: .86rem; margin: 4px 0 6px; font-weight: 600; }
-.aa-weak { border-style: dashed; }
+.aa-card.aa-weak { border-style: dashed; }
 .aa-weak-tag { font-size: .68rem; font-weight: 600; background: var(--background-fill-secondary);
   color: var(--aa-subdued); border-radius: 999px; padding: 0 6px; margin-left: 4px; }
 .aa-pageinfo { font-size: .78rem; color: var(--aa-subdued); padding: 6px 2px; }
@@ -746,7 +747,5 @@ ol.aa-cites { list-style: none; padding: 0 !important; margin: 6px 0 0 !importan
 .aa-undo-row { align-items: center !important; }
 .aa-undo-text { font-size: .88rem; }
 #aa-chat .message, #aa-chat .message * { overflow-wrap: break-word !important; word-break: normal !important; }
-.gallery-item, .gallery-item * { white-space: normal !important; text-overflow: clip !important;
-  max-width: none !important; overflow: visible !important; }
 @media (max-width: 700px) { .aa-header h1 { font-size: 1.3rem; } }
 """

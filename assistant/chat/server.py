@@ -22,10 +22,14 @@ def theme():
     import gradio as gr
 
     return gr.themes.Soft(primary_hue="indigo", neutral_hue="slate", radius_size="md").set(
+        color_accent="*primary_600",
+        color_accent_soft="*primary_50",
         body_text_color_subdued="*neutral_600",
         body_text_color_subdued_dark="*neutral_300",
-        block_label_text_color="*neutral_700",
-        block_label_text_color_dark="*neutral_200",
+        block_label_text_color="*primary_700",
+        block_label_text_color_dark="white",
+        block_title_text_color="*primary_700",
+        block_title_text_color_dark="white",
         block_info_text_color="*neutral_600",
         block_info_text_color_dark="*neutral_300",
         input_placeholder_color="*neutral_500",
