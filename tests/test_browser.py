@@ -365,6 +365,13 @@ def test_contrast_legend_search_and_undo_in_chromium(chat_url, browser, theme, v
         answer = _ask(page, "Which states recognize Abkhazia?", 1)
         abstain = _ask(page, "What is the capital of France?", 2)
         expect(abstain).to_contain_text("Not found in the articles")
+        _ask(page, "Karasin", 3)  # a one-word question stays on one line, not "karasi/n"
+        word = page.locator("#aa-chat").get_by_text("Karasin", exact=True).first
+        lines = word.evaluate(
+            "e => { const r = document.createRange(); r.selectNodeContents(e); "
+            "return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; }"
+        )
+        assert lines == 1, lines
         answer.locator(".aa-cite summary").first.click()
         badge = answer.locator(".aa-badge")
         assert "calibrated" in badge.get_attribute("title")
@@ -389,7 +396,7 @@ def test_contrast_legend_search_and_undo_in_chromium(chat_url, browser, theme, v
         expect(page.locator("#aa-undo")).to_be_visible(timeout=WAIT)
         page.screenshot(path=str(ARTIFACTS / f"chat-cleared-undo-{theme}.png"))
         page.locator("#aa-undo").click()
-        expect(page.locator("#aa-chat .aa-msg")).to_have_count(2, timeout=WAIT)
+        expect(page.locator("#aa-chat .aa-msg")).to_have_count(3, timeout=WAIT)
         expect(page.locator("#aa-undo")).to_be_hidden(timeout=WAIT)
     finally:
         context.close()

@@ -747,5 +747,7 @@ ol.aa-cites { list-style: none; padding: 0 !important; margin: 6px 0 0 !importan
 .aa-undo-row { align-items: center !important; }
 .aa-undo-text { font-size: .88rem; }
 #aa-chat .message, #aa-chat .message * { overflow-wrap: break-word !important; word-break: normal !important; }
+#aa-chat .message-row .message { min-width: min-content; }
+#aa-chat .message-row .message.bot, #aa-chat .bot-row .message { min-width: 0; }
 @media (max-width: 700px) { .aa-header h1 { font-size: 1.3rem; } }
 """
