@@ -163,6 +163,16 @@ def test_upload_and_remove_over_http(served, tmp_path):
     assert "lunar-base" not in {a["id"] for a in served.http.get("/api/v1/articles").json()["articles"]}
 
 
+def test_a_page_elsewhere_cannot_change_the_index_through_a_browser(served):
+    evil = {"Origin": "http://evil.example"}
+    r = served.http.post("/api/v1/upload", files={"files": ("x.txt", MOON.encode(), "text/plain")}, headers=evil)
+    assert "cross-site" in _one_line_error(r, 403)
+    assert "cross-site" in _one_line_error(served.http.delete("/api/v1/articles/" + SEED_ID, headers=evil), 403)
+    assert SEED_ID in {a["id"] for a in served.http.get("/api/v1/articles").json()["articles"]}
+    same = {"Origin": served.url}  # the page itself
+    assert served.http.post("/api/v1/ask", json={"question": SEED_QUESTION}, headers=same).status_code == 200
+
+
 def test_openapi_schema_and_docs_page(served):
     schema = served.http.get("/api/openapi.json").json()
     assert {"/api/v1/ask", "/api/v1/articles", "/api/v1/upload", "/api/v1/remove"} <= set(schema["paths"])

@@ -11,7 +11,7 @@ login cookie)::
     GET    /api/openapi.json, /api/docs
 
 Errors are ``{"error": "one line saying what to do"}`` with the right status (400 bad input, 401
-login, 404 unknown article, 413 too large, 500 internal) and one warning line in the log.
+login, 403 a write from another site's page, 404 unknown article, 413 too large, 500 internal) and one warning line in the log.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI reads the route models defined inside build_api.
@@ -22,6 +22,7 @@ import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..errors import AssistantError
 from .schema import AnswerDict, RemoveReport, SearchPage
@@ -115,6 +116,10 @@ def build_api(
             return fail(500, f"internal error ({exc.__class__.__name__}); see the server log")
 
     async def authorised(request: Request) -> None:
+        origin = request.headers.get("origin")
+        if request.method not in ("GET", "HEAD") and origin and urlsplit(origin).netloc != request.headers.get("host"):
+            # a page elsewhere may not add or remove articles through a browser that can reach this one
+            raise ApiError(403, f"cross-site request from {origin[:80]} refused: call the API from a script")
         if login is None:
             return
         if cookie_user is not None and cookie_user(request):
