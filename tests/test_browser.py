@@ -267,10 +267,19 @@ def test_conversation_tools_formats_and_the_shelf_in_chromium(chat_url, browser,
         page.set_input_files("#aa-files input[type=file]", [str(p) for p in uploads])
         # Gradio shows a long name as its stem and extension in two elements ("harbor-report .pdf")
         expect(page.locator("#aa-files")).to_contain_text(re.compile(r"harbor-report\s*\.pdf"), timeout=WAIT)
+        page.evaluate(
+            """() => { window.__steps = new Set(); new MutationObserver(() => {
+                 const t = document.body.innerText;
+                 for (const s of ['Reading files', 'Embedding and indexing', 'Publishing the new index'])
+                   if (t.includes(s)) window.__steps.add(s);
+               }).observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
+        )
         page.click("#aa-add")
         status = page.locator("#aa-status .aa-status-warn")
         status.wait_for(timeout=WAIT)
         expect(status).to_contain_text("3 added")
+        steps = page.evaluate("[...window.__steps]")
+        assert "Reading files" in steps and "Publishing the new index" in steps, steps  # progress that moves
         expect(status).to_contain_text("empty.md")
         listing = page.locator("#aa-articles")
         expect(listing).to_contain_text("Harbor Bridge annual report")

@@ -298,3 +298,19 @@ def test_header_answers_and_uploaded_sources_read_plainly():
     html = answer_html(ans, {"a": art})
     assert "the sentence above" not in html and "from the article header" in html
     assert source_label("upload:harbor-bridge.pdf") == "harbor-bridge.pdf"
+
+
+def test_upload_progress_reaches_the_page_from_the_ingest_thread():
+    import contextvars
+    import threading
+
+    from assistant.chat.layout import in_this_context
+
+    request = contextvars.ContextVar("request", default=None)  # how Gradio finds the progress bar
+    request.set("upload-1")
+    seen: list = []
+    report = in_this_context(lambda done, total: seen.append((request.get(), done, total)))
+    worker = threading.Thread(target=lambda: [report(i, 3) for i in range(1, 4)])
+    worker.start()
+    worker.join()
+    assert seen == [("upload-1", 1, 3), ("upload-1", 2, 3), ("upload-1", 3, 3)]

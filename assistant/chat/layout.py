@@ -7,7 +7,10 @@ Gradio API endpoints (:mod:`.gradio_api`). Gradio is imported only inside :func:
 
 from __future__ import annotations
 
+import contextvars
 import logging
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from ..settings import Settings
@@ -265,13 +268,17 @@ def build_app(assistant, *, allow_upload: bool = True, max_upload_mb: float = MA
 
             def add_articles(paths: list[str] | None, replace_same: bool = False, progress=gr.Progress()):
                 paths = list(paths or [])
+                progress = in_this_context(progress)  # the ingest reports from its own thread
                 progress((0, max(1, len(paths))), desc="Reading files", unit="files")
 
                 def read_step(done: int, total: int) -> None:
                     progress((done, total), desc="Reading files", unit="files")
 
                 def embed_step(done: int, total: int) -> None:
-                    progress((done, total), desc="Embedding and indexing articles", unit="articles")
+                    if done >= total:  # every article is embedded and stored: what remains is the publish
+                        progress(1.0, desc="Publishing the new index")
+                    else:
+                        progress((done, total), desc="Embedding and indexing articles", unit="articles")
 
                 result = app.add_files(paths, on_progress=embed_step, on_read=read_step, replace=bool(replace_same))
                 return (*upload_outputs(app, result), None if result["ok"] else gr.skip())
@@ -340,6 +347,19 @@ def build_app(assistant, *, allow_upload: bool = True, max_upload_mb: float = MA
         demo.load(lambda q, p: show(q, p), [search, page], [listing, page], api_visibility="private", queue=False)
     demo.queue(default_concurrency_limit=ASK_CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
+
+
+def in_this_context(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` callable from any thread as if from this one: Gradio finds a request's progress bar through
+    context variables, which a thread the ingest starts does not have (its updates were lost)."""
+    context = contextvars.copy_context()
+    lock = threading.Lock()
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        with lock:  # a context is entered by one thread at a time
+            return context.run(fn, *args, **kwargs)
+
+    return call
 
 
 def upload_outputs(app: ChatApp, result: dict[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
