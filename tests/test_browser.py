@@ -359,6 +359,8 @@ def test_contrast_legend_search_and_undo_in_chromium(chat_url, browser, theme, v
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport=viewport, color_scheme=theme)
     page = context.new_page()
+    console_errors: list[str] = []
+    page.on("console", lambda m: console_errors.append(m.text[:200]) if m.type == "error" else None)
     try:
         page.goto(chat_url + ("?__theme=dark" if theme == "dark" else "?__theme=light"))
         box = page.locator("#aa-question textarea")
@@ -374,6 +376,8 @@ def test_contrast_legend_search_and_undo_in_chromium(chat_url, browser, theme, v
         answer = _ask(page, "Which states recognize Abkhazia?", 1)
         abstain = _ask(page, "What is the capital of France?", 2)
         expect(abstain).to_contain_text("Not found in the articles")
+        chips = page.locator(".gallery-item").all_inner_texts()  # "Try asking" shows each question whole
+        assert len(chips) == 4 and not any(c.rstrip().endswith(("...", "…")) for c in chips), chips
         _ask(page, "Karasin", 3)  # a one-word question stays on one line, not "karasi/n"
         word = page.locator("#aa-chat").get_by_text("Karasin", exact=True).first
         lines = word.evaluate(
@@ -407,5 +411,6 @@ def test_contrast_legend_search_and_undo_in_chromium(chat_url, browser, theme, v
         page.locator("#aa-undo").click()
         expect(page.locator("#aa-chat .aa-msg")).to_have_count(3, timeout=WAIT)
         expect(page.locator("#aa-undo")).to_be_hidden(timeout=WAIT)
+        assert not console_errors, console_errors
     finally:
         context.close()

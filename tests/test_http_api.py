@@ -314,3 +314,11 @@ def test_upload_progress_reaches_the_page_from_the_ingest_thread():
     worker.start()
     worker.join()
     assert seen == [("upload-1", 1, 3), ("upload-1", 2, 3), ("upload-1", 3, 3)]
+
+
+def test_ingest_help_names_every_format():
+    from assistant.cli import _load_plugins, build_parser
+
+    _load_plugins()
+    help_text = build_parser().format_help()
+    assert ".txt .md .html .jsonl .pdf .docx" in help_text
