@@ -269,7 +269,7 @@ def _multi() -> tuple[Answer, dict]:
 
 
 def test_an_answer_of_several_sentences_cites_each_one():
-    from assistant.chat.render import answer_html
+    from assistant.chat.render import answer_html, conversation_markdown, copy_text
 
     ans, arts = _multi()
     html = answer_html(ans, arts, turn=3)
@@ -278,6 +278,10 @@ def test_an_answer_of_several_sentences_cites_each_one():
     assert 'id="aa-c3-0"' in html and 'id="aa-c3-1"' in html
     assert "sentence 2 above" in html and "more passage" not in html
     assert "summary" in html
+    copied = copy_text(ans)
+    assert "opened in 2031. [1] It houses" in copied and "[2] Moon" in copied
+    markdown = conversation_markdown([(ans.question, ans, "")])
+    assert "opened in 2031. [1] It houses 42 researchers. [2]" in markdown
 
 
 def test_confidence_badge_follows_the_calibration_and_is_explained():

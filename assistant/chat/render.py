@@ -249,8 +249,9 @@ def copy_text(answer: Answer) -> str:
     """What the copy button puts on the clipboard: the answer and its first citation, as plain text."""
     if answer.abstained:
         return f"{answer.question}\nNot found in the articles."
-    lines = [answer.text]
-    for i, c in enumerate(answer.citations[:1]):
+    shown = _sentence_count(answer)
+    lines = [" ".join(f"{c.quote} [{i}]" for i, c in enumerate(answer.sentences, 1)) if shown > 1 else answer.text]
+    for i, c in enumerate(answer.citations[:shown]):
         where = ", ".join(x for x in (c.title or c.article_id, c.author, c.date) if x) + page_label(c).replace(
             " · ", ", "
         )
@@ -440,6 +441,8 @@ def conversation_markdown(entries: Sequence[tuple[str, Answer | None, str]]) -> 
             continue
         if answer.abstained:
             out += [f"**Not found in the articles** (confidence {answer.confidence:.2f}).", ""]
+        elif _sentence_count(answer) > 1:
+            out += [" ".join(f"{_md(c.quote)} [{i}]" for i, c in enumerate(answer.sentences, 1)), ""]
         else:
             out += [f"{_md(answer.text)} [1]", ""]
             if answer.span_text and answer.span_text != answer.text:
