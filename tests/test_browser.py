@@ -270,7 +270,7 @@ def test_conversation_tools_formats_and_the_shelf_in_chromium(chat_url, browser,
         page.evaluate(
             """() => { window.__steps = new Set(); new MutationObserver(() => {
                  const t = document.body.innerText;
-                 for (const s of ['Reading files', 'Embedding and indexing', 'Publishing the new index'])
+                 for (const s of ['Reading files', 'Embedding the text', 'Publishing the new index'])
                    if (t.includes(s)) window.__steps.add(s);
                }).observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
         )
@@ -279,7 +279,8 @@ def test_conversation_tools_formats_and_the_shelf_in_chromium(chat_url, browser,
         status.wait_for(timeout=WAIT)
         expect(status).to_contain_text("3 added")
         steps = page.evaluate("[...window.__steps]")
-        assert "Reading files" in steps and "Publishing the new index" in steps, steps  # progress that moves
+        # progress that moves (the embedding step of these small files is too quick to be sent: test_progress.py)
+        assert {"Reading files", "Publishing the new index"} <= set(steps), steps
         expect(status).to_contain_text("empty.md")
         listing = page.locator("#aa-articles")
         expect(listing).to_contain_text("Harbor Bridge annual report")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -274,13 +275,22 @@ def build_app(assistant, *, allow_upload: bool = True, max_upload_mb: float = MA
                 def read_step(done: int, total: int) -> None:
                     progress((done, total), desc="Reading files", unit="files")
 
+                started: list[float] = []
+
                 def embed_step(done: int, total: int) -> None:
+                    if not started:
+                        started.append(time.monotonic())
+                    progress((done, total), desc=f"Embedding the text{eta(started[0], done, total)}", unit="sentences")
+
+                def store_step(done: int, total: int) -> None:
                     if done >= total:  # every article is embedded and stored: what remains is the publish
                         progress(1.0, desc="Publishing the new index")
                     else:
-                        progress((done, total), desc="Embedding and indexing articles", unit="articles")
+                        progress((done, total), desc="Storing articles", unit="articles")
 
-                result = app.add_files(paths, on_progress=embed_step, on_read=read_step, replace=bool(replace_same))
+                result = app.add_files(
+                    paths, on_progress=store_step, on_embed=embed_step, on_read=read_step, replace=bool(replace_same)
+                )
                 return (*upload_outputs(app, result), None if result["ok"] else gr.skip())
 
             add_btn.click(
@@ -347,6 +357,15 @@ def build_app(assistant, *, allow_upload: bool = True, max_upload_mb: float = MA
         demo.load(lambda q, p: show(q, p), [search, page], [listing, page], api_visibility="private", queue=False)
     demo.queue(default_concurrency_limit=ASK_CONCURRENCY, max_size=QUEUE_SIZE)
     return demo
+
+
+def eta(start: float, done: int, total: int) -> str:
+    """`` · about 40 s left`` once a step has run long enough to tell (3 s), else ""."""
+    elapsed = time.monotonic() - start
+    if elapsed < 3 or done <= 0 or done >= total:
+        return ""
+    left = elapsed / done * (total - done)
+    return f" · about {left / 60:.0f} min left" if left >= 90 else f" · about {max(1, round(left))} s left"
 
 
 def in_this_context(fn: Callable[..., Any]) -> Callable[..., Any]:

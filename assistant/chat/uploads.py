@@ -37,13 +37,15 @@ class UploadActions:
         *,
         replace: bool = False,
         on_read: Callable[[int, int], None] | None = None,
+        on_embed: Callable[[int, int], None] | None = None,
     ) -> dict[str, Any]:
         """Check and ingest uploaded files. Good files are added; refused ones are reported by name.
 
         An upload whose article id is already taken by a *different* article keeps both (the new one
         gets ``id-2``) unless ``replace`` is set; an identical one is "unchanged".
         Returns ``{"ok", "message", "added", "updated", "unchanged", "warnings", "errors",
-        "renamed", "replaced"}``.
+        "renamed", "replaced"}``. Progress: ``on_read(files read, files)``, ``on_embed(sentences embedded,
+        sentences)`` and ``on_progress(articles stored, articles)`` (the last two from the ingest's thread).
         """
         result: dict[str, Any] = {
             "ok": False,
@@ -85,7 +87,7 @@ class UploadActions:
                     return result
                 ready = self._settle_names(articles, replace, result)
                 report = self.assistant.ingest_articles(
-                    ready, warnings=warnings, on_progress=on_progress, lock_wait=INGEST_LOCK_WAIT
+                    ready, warnings=warnings, on_progress=on_progress, on_embed=on_embed, lock_wait=INGEST_LOCK_WAIT
                 )
             except AssistantError as exc:
                 result.update(
