@@ -275,12 +275,14 @@ def build_app(assistant, *, allow_upload: bool = True, max_upload_mb: float = MA
                 def read_step(done: int, total: int) -> None:
                     progress((done, total), desc="Reading files", unit="files")
 
-                started: list[float] = []
+                started: list[tuple[float, int]] = []  # (when, sentences done) at the first report
 
                 def embed_step(done: int, total: int) -> None:
                     if not started:
-                        started.append(time.monotonic())
-                    progress((done, total), desc=f"Embedding the text{eta(started[0], done, total)}", unit="sentences")
+                        started.append((time.monotonic(), done))
+                    when, first = started[0]
+                    left = eta(when, done - first, total - first)
+                    progress((done, total), desc=f"Embedding the text{left}", unit="sentences")
 
                 def store_step(done: int, total: int) -> None:
                     if done >= total:  # every article is embedded and stored: what remains is the publish
@@ -360,7 +362,8 @@ def build_app(assistant, *, allow_upload: bool = True, max_upload_mb: float = MA
 
 
 def eta(start: float, done: int, total: int) -> str:
-    """`` · about 40 s left`` once a step has run long enough to tell (3 s), else ""."""
+    """`` · about 40 s left`` once a step has run long enough to tell (3 s), else "" (``done`` of ``total``
+    since ``start``)."""
     elapsed = time.monotonic() - start
     if elapsed < 3 or done <= 0 or done >= total:
         return ""
