@@ -263,7 +263,9 @@ def _multi() -> tuple[Answer, dict]:
     a, b = art.text.index("The Selene"), art.text.index("It houses")
     c1 = Citation("moon", "Moon", "", "", a, a + 31, art.text[a : a + 31], 0.9)
     c2 = Citation("moon", "Moon", "", "", b, b + 25, art.text[b : b + 25], 0.8)
-    ans = Answer(text, False, 0.82, [c1, c2], "What about the base?", "", None, {}, [], intent="summary")
+    other = Citation("moon", "Moon", "", "", a, a + 10, art.text[a : a + 10], 0.1)
+    # citations strongest first (the second sentence scored higher), sentences in reading order
+    ans = Answer(text, False, 0.82, [c2, c1, other], "What about the base?", "", None, {}, [], intent="summary")
     ans.sentences = [c1, c2]
     return ans, {"moon": art}
 
@@ -274,14 +276,15 @@ def test_an_answer_of_several_sentences_cites_each_one():
     ans, arts = _multi()
     html = answer_html(ans, arts, turn=3)
     assert html.count('class="aa-sentence"') == 2
-    assert 'href="#aa-c3-0"' in html and 'href="#aa-c3-1"' in html  # each sentence links its own citation
+    first, second = html.split('class="aa-sentence"')[1:3]
+    assert 'href="#aa-c3-1"' in first and 'href="#aa-c3-0"' in second  # each sentence links its own citation
     assert 'id="aa-c3-0"' in html and 'id="aa-c3-1"' in html
-    assert "sentence 2 above" in html and "more passage" not in html
-    assert "summary" in html
+    assert "sentence 2 above" in html.split('id="aa-c3-0"')[1].split("</li>")[0]
+    assert "1 more passage" in html and "summary" in html
     copied = copy_text(ans)
-    assert "opened in 2031. [1] It houses" in copied and "[2] Moon" in copied
+    assert "opened in 2031. [2] It houses 42 researchers. [1]" in copied and "[2] Moon" in copied
     markdown = conversation_markdown([(ans.question, ans, "")])
-    assert "opened in 2031. [1] It houses 42 researchers. [2]" in markdown
+    assert "opened in 2031. [2] It houses 42 researchers. [1]" in markdown
 
 
 def test_confidence_badge_follows_the_calibration_and_is_explained():

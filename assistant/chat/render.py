@@ -219,10 +219,11 @@ def citation_item_html(
     # The answer sentence is the first quote: do not print it twice.
     sentences = _sentence_count(answer)
     field = getattr(citation, "field", "") or ""
+    reading = _sentence_refs(answer).index(n) if sentences > 1 and n in _sentence_refs(answer) else -1
     if answer.abstained:
         same = False
     elif sentences > 1:
-        same = n < sentences and citation.quote == answer.sentences[n].quote
+        same = reading >= 0
     else:
         same = n == 0 and citation.quote == answer.text
     tag = "span" if citation.has_own_quotes else "q"  # <q> adds quotation marks around it
@@ -230,7 +231,7 @@ def citation_item_html(
     if same and field in _HEADER_FIELDS:
         hint = f' · <span class="aa-hint">the answer, from the article header ({_HEADER_FIELDS[field].lower()})</span>'
     elif same and sentences > 1:
-        hint = f' · <span class="aa-hint">sentence {n + 1} above; open to see it in its paragraph</span>'
+        hint = f' · <span class="aa-hint">sentence {reading + 1} above; open to see it in its paragraph</span>'
     elif same:
         hint = ' · <span class="aa-hint">the answer above; open to see it in its paragraph</span>'
     else:
@@ -249,9 +250,11 @@ def copy_text(answer: Answer) -> str:
     """What the copy button puts on the clipboard: the answer and its first citation, as plain text."""
     if answer.abstained:
         return f"{answer.question}\nNot found in the articles."
-    shown = _sentence_count(answer)
-    lines = [" ".join(f"{c.quote} [{i}]" for i, c in enumerate(answer.sentences, 1)) if shown > 1 else answer.text]
-    for i, c in enumerate(answer.citations[:shown]):
+    refs = _sentence_refs(answer) if _sentence_count(answer) > 1 else [0]
+    lines = [_numbered_sentences(answer, lambda t: t) if len(refs) > 1 else answer.text]
+    for i, c in enumerate(answer.citations):
+        if i not in refs:
+            continue
         where = ", ".join(x for x in (c.title or c.article_id, c.author, c.date) if x) + page_label(c).replace(
             " · ", ", "
         )
@@ -284,22 +287,25 @@ def answer_html(answer: Answer, articles: Mapping[str, Article | None], turn: in
             f"{' Open the closest ones to check.' if cites else ''}</p>{searched_html(answer)}{closest}{notes}</div>"
         )
     sentences = _sentence_count(answer)
+    refs = _sentence_refs(answer) if sentences > 1 else [0]
     if sentences > 1:
         body = " ".join(
-            f'<span class="aa-sentence">{_text(c.quote)}{_ref(turn, i)}</span>' for i, c in enumerate(answer.sentences)
+            f'<span class="aa-sentence">{_text(c.quote)}{"" if j is None else _ref(turn, j)}</span>'
+            for c, j in zip(answer.sentences, refs)
         )
     else:
         body = answer_text_html(answer) + (_ref(turn, 0) if answer.citations else "")
-    shown = max(1, sentences)
+    main = [item for i, item in enumerate(items) if i in refs]
+    rest = [item for i, item in enumerate(items) if i not in refs]
     span = (
         f'<div class="aa-short"><span class="aa-label">Answer</span> {esc(answer.span_text)}</div>'
         if answer.span_text and answer.span_text != answer.text
         else ""
     )
     more = (
-        f'<details class="aa-more"><summary>{len(items) - shown} more passage{"s" if len(items) > shown + 1 else ""}'
-        f'</summary><ol class="aa-cites" start="{shown + 1}">{"".join(items[shown:])}</ol></details>'
-        if len(items) > shown
+        f'<details class="aa-more"><summary>{len(rest)} more passage{"s" if len(rest) > 1 else ""}'
+        f'</summary><ol class="aa-cites">{"".join(rest)}</ol></details>'
+        if rest
         else ""
     )
     kind = f' <span class="aa-intent" title="the kind of answer">{esc(INTENTS.get(answer.intent, ""))}</span>'
@@ -308,7 +314,7 @@ def answer_html(answer: Answer, articles: Mapping[str, Article | None], turn: in
         f'<div class="aa-meta">{_confidence_badge(answer.confidence)} verbatim from the articles'
         f"{kind if INTENTS.get(answer.intent) else ''} {copy}</div>"
         f"{searched_html(answer)}"
-        f'<ol class="aa-cites">{"".join(items[:shown])}</ol>{more}{notes}</div>'
+        f'<ol class="aa-cites">{"".join(main)}</ol>{more}{notes}</div>'
     )
 
 
@@ -318,6 +324,20 @@ def _sentence_count(answer: Answer) -> int:
     if len(sents) > 1 and not answer.abstained and len(answer.citations) >= len(sents):
         return len(sents)
     return 1
+
+
+def _sentence_refs(answer: Answer) -> list[int | None]:
+    """For each sentence of the answer (reading order), the index of its citation (citations come
+    strongest first), or None when none quotes it."""
+    where = {(c.article_id, c.field, c.start, c.end): i for i, c in reversed(list(enumerate(answer.citations)))}
+    return [where.get((s.article_id, s.field, s.start, s.end)) for s in answer.sentences]
+
+
+def _numbered_sentences(answer: Answer, text) -> str:
+    """The sentences in reading order, each followed by its citation's number ``[n]``."""
+    return " ".join(
+        text(s.quote) + ("" if j is None else f" [{j + 1}]") for s, j in zip(answer.sentences, _sentence_refs(answer))
+    )
 
 
 def _ref(turn: int | None, i: int) -> str:
@@ -442,7 +462,7 @@ def conversation_markdown(entries: Sequence[tuple[str, Answer | None, str]]) -> 
         if answer.abstained:
             out += [f"**Not found in the articles** (confidence {answer.confidence:.2f}).", ""]
         elif _sentence_count(answer) > 1:
-            out += [" ".join(f"{_md(c.quote)} [{i}]" for i, c in enumerate(answer.sentences, 1)), ""]
+            out += [_numbered_sentences(answer, _md), ""]
         else:
             out += [f"{_md(answer.text)} [1]", ""]
             if answer.span_text and answer.span_text != answer.text:
