@@ -18,17 +18,35 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
+
 from .answer.answerer import ExtractiveAnswerer
+from .answer.compose import (
+    StoryMatch,
+    about,
+    articles_mentioning,
+    find_story,
+    quote_sentences,
+    rerank_evidence,
+    speaker_of,
+    story_confidence,
+    story_query,
+    summary,
+    topic_confidence,
+)
+from .answer.intents import ARTICLES, FACTOID, QUOTE, SUMMARY, TOPIC, WHY, YESNO, classify
 from .answer.metadata import covers_topic, field_answer, metadata_field, topic_terms
 from .answer.question import NUMBER, analyse
 from .answer.reader import load_reader
+from .answer.spans import Span
+from .answer.typecheck import fits, fitting_span, wanted
 from .errors import AssistantError, EmptyQuestionError, IndexMismatchError
 from .ingest.pipeline import IngestReport, check_encoder, ingest_articles, ingest_paths
 from .models.embedding import Embedder
 from .models.onnx_runtime import quant_env
 from .records import Answer, Article, Chunk, Citation, is_paged, page_of
-from .search.conversation import Conversation, Turn, normalise_history, plan_query
-from .search.retrieval import HybridRetriever
+from .search.conversation import CONTINUES, FOLLOW_UP, Conversation, Turn, normalise_history, plan_query
+from .search.retrieval import Hit, HybridRetriever
 from .settings import Settings
 from .storage.generations import IndexDir, rebuild_hint
 from .storage.index import Index
@@ -42,6 +60,11 @@ _NUMBERISH = re.compile(
     r"thousands?|millions?|billions?|dozens?|several|few|many|half|once|twice|single|double|no)\b",
     re.I,
 )
+#: A story descriptor must match this share (IDF-weighted) of its words for the story to be read whole.
+STORY_MIN_COVERAGE = 0.5
+#: Confidence of "what did X say about Y" when X is quoted on Y in a retrieved story.
+QUOTE_CONFIDENCE = 0.7
+_PRONOUNS = {"he", "she", "they", "him", "her", "them", "it"}
 logger = logging.getLogger(__name__)
 
 
@@ -288,19 +311,70 @@ class Assistant:
             timings["total"] = time.perf_counter() - t0
             answer.timings = timings
             return answer
-        info_answer = analyse(text)
-        info_answer.terms = plan.answer_terms
+        intent = classify(text)
+        if intent.kind == ARTICLES:
+            answer = self._articles_answer(intent, text, query, index, notes)
+            timings["answer"] = time.perf_counter() - t
+            timings["total"] = time.perf_counter() - t0
+            answer.timings = timings
+            return answer
+        story = None
+        if intent.story or (intent.kind == SUMMARY and not plan.carried):
+            story = find_story(index, retriever, intent.story or text)
+        elif intent.kind == SUMMARY:  # "Summarise it": the story the conversation is about
+            story = find_story(index, retriever, query, query_vector=q_vec)
+        elif plan.mode in (FOLLOW_UP, CONTINUES) and plan.previous:
+            # "And when does it go on sale?": read the story the previous question was about.
+            story = find_story(index, retriever, plan.previous)
+        if intent.kind in (SUMMARY, TOPIC):
+            answer = self._composed_answer(intent, text, query, plan, hits, story, index, retriever, notes)
+            if answer is not None:
+                timings["answer"] = time.perf_counter() - t
+                timings["total"] = time.perf_counter() - t0
+                answer.timings = timings
+                return answer
+        reader_question = plan.reader_text
+        reader_passages = None
+        if story is not None and story.coverage >= STORY_MIN_COVERAGE:
+            # The question names its story: read that story, not the archive's best chunks.
+            hits = self._story_hits(story, hits, index)
+            reader_passages = self.settings.story_passages
+            if intent.story:
+                reader_question = intent.question
+        info_answer = analyse(intent.question if intent.story else text)
+        info_answer.terms = plan.answer_terms if not intent.story else content_terms(intent.question)
         cands = self.answerer.candidates(
             info_answer,
             plan.answer_vector(self.embedder.encode_query),
             hits,
             index,
-            reader_question=plan.reader_text,
+            reader_question=reader_question,
+            reader_passages=reader_passages,
         )
+        confidence = (
+            self.answerer.confidence(cands[0], cands[1])
+            if len(cands) > 1
+            else (self.answerer.confidence(cands[0]) if cands else 0.0)
+        )
+        if intent.kind in (WHY, YESNO) and cands:
+            cands = rerank_evidence(cands, intent.kind, index)
+            if cands[0].span is None:
+                cands[0].span = self.answerer.focus(cands[0], info_answer)
         best = cands[0] if cands else None
-        confidence = self.answerer.confidence(best, cands[1] if len(cands) > 1 else None)
         timings["answer"] = time.perf_counter() - t
         threshold = self.answerer.threshold if self.answerer.threshold is not None else self.settings.abstain_threshold
+        if intent.kind == QUOTE and intent.speaker.lower() in _PRONOUNS:  # "What did he say about …?"
+            resolved = classify(plan.resolved) if plan.resolved and plan.resolved != text else None
+            intent.speaker = (
+                resolved.speaker if resolved is not None and resolved.speaker.lower() not in _PRONOUNS else ""
+            )
+            intent.kind = QUOTE if intent.speaker else FACTOID
+        if intent.kind == QUOTE and intent.speaker:
+            quoted = self._quote_answer(intent, text, query, cands, index, notes, confidence, threshold)
+            if quoted is not None:
+                timings["total"] = time.perf_counter() - t0
+                quoted.timings = timings
+                return quoted
         abstained = best is None or confidence < threshold
         if (
             best is not None
@@ -313,6 +387,20 @@ class Assistant:
             abstained = True
             confidence = min(confidence, threshold / 2)
             notes.append("the best passage has no number, which the question asks for")
+        asked = intent.question if intent.story else text
+        need = wanted(asked) if intent.kind == FACTOID else None
+        if best is not None and not abstained and best.span is not None:
+            span_text = best.sentence.text[best.span.start : best.span.end]
+            if not fits(need, span_text, asked):
+                found = fitting_span(need, best.sentence.text, asked) if need else None
+                if found is not None:  # the sentence has the asked-for kind elsewhere: focus on it
+                    best.span = Span(found[0], found[1], need.upper(), 0.0)
+                elif need:  # "How much did it cost?" answered by a sentence with no price in it
+                    abstained = True
+                    confidence = min(confidence, threshold / 2)
+                    notes.append(f"the best passage has no {need}, which the question asks for")
+                else:
+                    best.span = None  # a scrap ("-", "Mr"): the sentence is the answer
         citations = []
         used_chunks: set[int] = set()
         meta = index.store.article_meta(list({c.sentence.article_id for c in cands[:20]}))
@@ -322,28 +410,168 @@ class Assistant:
             if cand.hit.chunk_id in used_chunks and citations:
                 continue
             used_chunks.add(cand.hit.chunk_id)
-            title, author, date, source = meta.get(cand.sentence.article_id, ("", "", "", ""))
-            s = cand.sentence
-            page = _page(index, s.article_id, source, s.start)
-            citations.append(
-                Citation(
-                    s.article_id,
-                    title,
-                    source,
-                    date,
-                    s.start,
-                    s.end,
-                    s.text,
-                    round(cand.probability, 4),
-                    author,
-                    page=page,
-                )
-            )
+            citations.append(_cite(index, cand.sentence, cand.probability, meta))
         timings["total"] = time.perf_counter() - t0
         if abstained:
-            return Answer(NOT_FOUND, True, round(confidence, 4), citations, text, query, None, timings, notes)
+            return Answer(
+                NOT_FOUND, True, round(confidence, 4), citations, text, query, None, timings, notes, intent.kind
+            )
         span = (best.span.start, best.span.end) if best.span is not None else None
-        return Answer(best.sentence.text, False, round(confidence, 4), citations, text, query, span, timings, notes)
+        if intent.kind == QUOTE and not intent.speaker:  # "Who said …?": the sentence that names the speaker too
+            named = self._with_speaker(best.sentence, index, citations, confidence, text, query, timings, notes)
+            if named is not None:
+                return named
+        return Answer(
+            best.sentence.text,
+            False,
+            round(confidence, 4),
+            citations,
+            text,
+            query,
+            span,
+            timings,
+            notes,
+            intent.kind,
+            citations[:1],
+        )
+
+    # --- answers by intent -------------------------------------------------------------------
+    def _story_hits(self, story: StoryMatch, hits: list, index: Index) -> list:
+        """The named story's chunks: those retrieval found first (best first), then the rest in order."""
+        chunks = index.store.article_chunks(story.article_id)
+        found = {h.chunk_id: h for h in hits}
+        found.update({h.chunk_id: h for h in story.hits if h.chunk_id not in found})
+        ranked = sorted((found[c.id] for c in chunks if c.id in found), key=lambda h: -h.score)
+        rest = [Hit(c.id, 0.0) for c in chunks if c.id not in found]
+        out = ranked + rest
+        if rest:
+            dense = index.dense.scores_of(
+                self.embedder.encode_query(story_query(story)), np.array([h.chunk_id for h in rest])
+            )
+            for h, sc in zip(rest, dense.tolist()):
+                h.dense_score = 0.0 if sc != sc else float(sc)
+        return out
+
+    def _composed_answer(
+        self,
+        intent,
+        text: str,
+        query: str,
+        plan,
+        hits: list,
+        story: StoryMatch | None,
+        index: Index,
+        retriever: HybridRetriever,
+        notes: list[str],
+    ) -> Answer | None:
+        """A summary or a topic answer: several sentences of one story, each cited; None: answer as a factoid."""
+        if intent.kind == SUMMARY:
+            if story is None:
+                return None
+            sents = summary(index, story.article_id)
+            conf = story_confidence(story)
+            return self._multi(sents, [conf] * len(sents), conf, text, query, index, notes, intent.kind)
+        topic = intent.about or text
+        topic_vec = self.embedder.encode_query(topic)
+        if story is not None and story.coverage >= STORY_MIN_COVERAGE:
+            article_id = story.article_id
+        else:
+            topic_hits = hits
+            if plan.mode == "no-history" or not plan.carried:
+                topic_hits = retriever.search(topic, self.settings.passages, query_vector=topic_vec) or hits
+            chunks = index.store.chunks([h.chunk_id for h in topic_hits[:1]])
+            if not chunks:
+                return None
+            article_id = next(iter(chunks.values())).article_id
+        found = about(index, article_id, topic, topic_vec)
+        if not found:
+            return None
+        conf = topic_confidence(found[0])
+        if story is not None and intent.story:
+            conf = min(conf, story_confidence(story))
+        chosen = sorted(found, key=lambda x: x.sentence.start)
+        return self._multi(
+            [x.sentence for x in chosen], [x.score for x in chosen], conf, text, query, index, notes, intent.kind
+        )
+
+    def _multi(
+        self,
+        sents: list,
+        scores: list[float],
+        confidence: float,
+        text: str,
+        query: str,
+        index: Index,
+        notes: list[str],
+        kind: str,
+        span: tuple[int, int] | None = None,
+    ) -> Answer:
+        """An answer of several verbatim sentences (reading order), each cited; abstains below the threshold."""
+        meta = index.store.article_meta(list({s.article_id for s in sents}))
+        cites = [_cite(index, s, sc, meta) for s, sc in zip(sents, scores)]
+        # ``sentences`` read in order; ``citations`` strongest first (the one a reader checks first).
+        ranked = sorted(cites, key=lambda c: -c.score)
+        threshold = self.answerer.threshold if self.answerer.threshold is not None else self.settings.abstain_threshold
+        if not cites or confidence < threshold:
+            return Answer(NOT_FOUND, True, round(confidence, 4), ranked, text, query, None, {}, notes, kind)
+        joined = " ".join(c.quote for c in cites)
+        return Answer(joined, False, round(confidence, 4), ranked, text, query, span, {}, notes, kind, cites)
+
+    def _articles_answer(self, intent, text: str, query: str, index: Index, notes: list[str]) -> Answer:
+        """ "Which articles mention X?": one cited sentence per article that names X."""
+        sents = articles_mentioning(index, intent.about)
+        if not sents:
+            notes.append(f"no article mentions “{intent.about}”")
+            return Answer(NOT_FOUND, True, 0.0, [], text, query, None, {}, notes, ARTICLES)
+        return self._multi(sents, [1.0] * len(sents), 0.95, text, query, index, notes, ARTICLES)
+
+    def _quote_answer(
+        self,
+        intent,
+        text: str,
+        query: str,
+        cands: list,
+        index: Index,
+        notes: list[str],
+        confidence: float,
+        threshold: float,
+    ) -> Answer | None:
+        """ "What did X say about Y?": X's own quoted words about Y in the articles the answerer read."""
+        articles: list[str] = []
+        for c in cands[:30]:
+            if c.sentence.article_id not in articles:
+                articles.append(c.sentence.article_id)
+        topic = intent.about or intent.question
+        vec = self.embedder.encode_query(topic)
+        terms = content_terms(intent.about)
+        best = None
+        for aid in articles[:3]:
+            for run in quote_sentences(index, aid, intent.speaker, vec, terms)[:1]:
+                if best is None or max(x.score for x in run) > max(x.score for x in best):
+                    best = run
+        if best is None:
+            return None
+        top = max(best, key=lambda x: x.score)
+        conf = max(confidence, QUOTE_CONFIDENCE) if (top.coverage > 0 or not terms) else confidence
+        return self._multi([x.sentence for x in best], [x.score for x in best], conf, text, query, index, notes, QUOTE)
+
+    def _with_speaker(self, sentence, index: Index, citations: list, confidence: float, text, query, timings, notes):
+        """A "who said" answer whose sentence does not name its speaker ("…," he said): that sentence
+        and the one before it that names them, with the name as the span."""
+        name, named = speaker_of(index, sentence)
+        if not name or named is None:
+            return None
+        sents = [named, sentence] if named.start != sentence.start else [sentence]
+        meta = index.store.article_meta([sentence.article_id])
+        cites = [_cite(index, s, confidence, meta) for s in sents]
+        joined = " ".join(c.quote for c in cites)
+        surname = name.split()[-1]
+        at = joined.find(name) if name in joined else joined.find(surname)
+        span = (at, at + (len(name) if name in joined else len(surname))) if at >= 0 else None
+        rest = [c for c in citations if (c.article_id, c.start) not in {(x.article_id, x.start) for x in cites}]
+        return Answer(
+            joined, False, round(confidence, 4), cites + rest, text, query, span, timings, notes, QUOTE, cites
+        )
 
     def _header_answer(self, kind: str, text: str, query: str, hits: list, index: Index, notes: list[str]) -> Answer:
         """Who wrote it / when / which outlet: the header field of the article the question is about.
@@ -381,7 +609,7 @@ class Assistant:
         # Sure when the question names the article's topic or the index holds one article.
         confidence = 0.95 if topic_terms(text) or not several else 0.8  # named, or the only article
         cite = Citation(chosen, title, source, date, 0, len(found.quote), found.quote, confidence, author, found.field)
-        return Answer(found.quote, False, confidence, [cite], text, query, found.span, {}, notes)
+        return Answer(found.quote, False, confidence, [cite], text, query, found.span, {}, notes, "header", [cite])
 
     # --- managing the index --------------------------------------------------------------
     def ingest(
@@ -461,6 +689,15 @@ class Assistant:
             return state[0].info()
         finally:
             self._release(state)
+
+
+def _cite(index: Index, s, score: float, meta: dict) -> Citation:
+    """The citation of one sentence of an article."""
+    title, author, date, source = meta.get(s.article_id, ("", "", "", ""))
+    page = _page(index, s.article_id, source, s.start)
+    return Citation(
+        s.article_id, title, source, date, s.start, s.end, s.text, round(float(score), 4), author, page=page
+    )
 
 
 class _Background:

@@ -112,8 +112,8 @@ class Answer:
     ``topic``, ``summary``, ``why``, ``yesno``, ``articles``, ``header``). ``sentences`` holds the
     answer's verbatim sentences in reading order, each a :class:`Citation` of its own; an answer
     of several sentences (a summary, what a story says about a topic, the articles that mention a
-    name) has ``text == " ".join(s.quote for s in sentences)`` and its ``citations`` start with
-    those sentences. A one-sentence answer has ``sentences == [citations[0]]``.
+    name) has ``text == " ".join(s.quote for s in sentences)``; its ``citations`` are those
+    sentences, strongest first. A one-sentence answer has ``sentences == [citations[0]]``.
     """
 
     text: str

@@ -53,6 +53,7 @@ class Settings:
     # to a reader file from ``train_reader``, or "none" (sentence features only; faster).
     reader: str = "bundled"
     reader_passages: int = 3  # top fused chunks the reader reads
+    story_passages: int = 6  # chunks of a story the question names that the reader reads
     abstain_threshold: float = 0.35
     max_citations: int = 3
     max_question_chars: int = 2000

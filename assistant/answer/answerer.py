@@ -337,14 +337,16 @@ class ExtractiveAnswerer:
         index: Index,
         with_span: bool = True,
         reader_question: str | None = None,
+        reader_passages: int | None = None,
     ) -> list[Candidate]:
         """Every sentence of the hit chunks, scored, best first (one entry per distinct sentence).
 
         The focused span is found for the best candidate only (``with_span``). The reader reads
-        ``reader_question`` (e.g. the question with its pronouns resolved), else the question.
+        ``reader_question`` (e.g. the question with its pronouns resolved), else the question, in
+        the top ``reader_passages`` hits (default: the answerer's setting).
         """
         cands = raw_candidates(question, q_vec, hits, index, self.idf_of)
-        self.read(reader_question or question.text, hits, index, cands)
+        self.read(reader_question or question.text, hits, index, cands, reader_passages)
         out = self.rank(cands)
         if out and with_span:
             out[0].span = self.focus(out[0], question)
@@ -370,12 +372,14 @@ class ExtractiveAnswerer:
                     return Span(min(ls.start, sp.start), max(ls.end, sp.end), ls.kind, ls.score)
         return Span(sp.start, sp.end, "READER", sp.score)
 
-    def read(self, question: str, hits: list[Hit], index: Index, cands: list[Candidate]) -> None:
+    def read(
+        self, question: str, hits: list[Hit], index: Index, cands: list[Candidate], passages: int | None = None
+    ) -> None:
         """Run the reader over the top chunks and add its features to ``cands``."""
         if self.reader is None or not cands:
             add_reader_features(cands, [])
             return
-        top = hits[: self.reader_passages]
+        top = hits[: passages or self.reader_passages]
         chunks = index.store.chunks([h.chunk_id for h in top])
         ordered = [chunks[h.chunk_id] for h in top if h.chunk_id in chunks]
         readings = self.reader.read(question, [c.text for c in ordered])

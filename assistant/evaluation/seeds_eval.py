@@ -359,6 +359,8 @@ def _default_assistant(embedder=None):
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.news:
+        return _cmd_news(args)
     if args.index is not None:
         from ..core import Assistant
 
@@ -376,8 +378,40 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_news(args: argparse.Namespace) -> int:
+    from .news_eval import NEWS_SET, NEWS_THRESHOLDS, format_news_table, news_assistant, run_news_gate
+
+    if args.index is not None:
+        from ..core import Assistant
+
+        assistant = Assistant.load(args.index)
+    else:
+        try:
+            assistant = news_assistant(args.data, progress=True)
+        except FileNotFoundError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    set_path = args.set if args.set != DEFAULT_SET else NEWS_SET
+    thresholds = args.thresholds if args.thresholds != DEFAULT_THRESHOLDS else NEWS_THRESHOLDS
+    report, failures = run_news_gate(assistant, set_path, thresholds, None if args.no_write else args.out)
+    print(format_news_table(report["metrics"]))
+    if not args.no_write:
+        print(f"\nreport: {args.out / 'news.json'}")
+    if failures:
+        print("\nFAILED: " + "; ".join(failures), file=sys.stderr)
+        return 1
+    print("\npassed: every metric meets its threshold")
+    return 0
+
+
 def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", type=Path, default=DEFAULT_SET, help="question set (JSONL)")
+    p.add_argument(
+        "--news",
+        action="store_true",
+        help="the news set (eval/news.jsonl) on an index of every bbc-news article plus seeds/, by intent",
+    )
+    p.add_argument("--data", type=Path, default=Path("../shared/data"), help="shared data folder (with --news)")
     p.add_argument("--index", type=Path, help="index folder (default: a cached index of seeds/)")
     p.add_argument("--thresholds", type=Path, default=DEFAULT_THRESHOLDS, help="thresholds (JSON)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for seeds.json and seeds.png")

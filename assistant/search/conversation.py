@@ -251,7 +251,7 @@ class SearchQuery:
     context: list[tuple[str, float]] = field(default_factory=list)  # (history text, weight) for the vector
     reasons: list[str] = field(default_factory=list)
     resolved: str = ""  # the question with he/she/they replaced by the name they point to
-    previous: str = ""  # for a follow-up: the user's previous question
+    previous: str = ""  # for a follow-up or a continuation: the user's previous question
 
     @property
     def reader_text(self) -> str:
@@ -380,6 +380,11 @@ def plan_query(
             shared = ["(meaning)"]
     if dep.score >= 0.5 and (dep.strong or shared or dep.score >= 0.7):
         mode, weight = FOLLOW_UP, dep.score
+    elif dep.score == 0 and names(question):
+        # A whole question naming what it asks about ("Who is the president of Georgia?" after
+        # "What is Russia doing on Georgian land?"): searched exactly as asked, like a new topic.
+        plain.mode, plain.reasons = TOPIC_SWITCH, ["standalone: names its subject, leans on nothing"]
+        return plain
     elif shared:
         mode, weight = CONTINUES, CONTINUATION
     else:
@@ -399,7 +404,7 @@ def plan_query(
     # The answerer matches sentences against the question's own words plus the names it points to.
     name_stems = {stem(w) for q, a in exchanges[-1:] for n in names(q + " " + a) for w in words(n)}
     answer_terms = q_terms + [s for _, s in borrowed if mode == FOLLOW_UP and s in name_stems]
-    previous = exchanges[-1][0] if mode == FOLLOW_UP else ""
+    previous = exchanges[-1][0]
     return SearchQuery(
         question, text, terms, answer_terms, mode, weight, carried, context, dep.reasons, resolved, previous
     )

@@ -285,6 +285,10 @@ class SegmentedStore:
             out.update({k: c for k, c in store.chunks(ids).items() if c.article_id not in dead})
         return out
 
+    def article_chunks(self, article_id: str) -> list[Chunk]:
+        store = self._holder(article_id)
+        return store.article_chunks(article_id) if store is not None else []
+
     def chunk_sentence_vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
         out: dict[int, np.ndarray] = {}
         for (store, _, _), gone in zip(self.parts, self._dead_chunks):

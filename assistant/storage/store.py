@@ -200,6 +200,18 @@ class Store:
             out[cid] = Chunk(cid, aid, a, b, self.article_text(aid)[a:b], pos)
         return out
 
+    def article_chunks(self, article_id: str) -> list[Chunk]:
+        """The chunks of one article, in reading order (reading a whole story)."""
+        rows = (
+            self.connect()
+            .execute(
+                'SELECT id, start, "end", position FROM chunks WHERE article_id = ? ORDER BY position', (article_id,)
+            )
+            .fetchall()
+        )
+        text = self.article_text(article_id)
+        return [Chunk(cid, article_id, a, b, text[a:b], pos) for cid, a, b, pos in rows]
+
     def iter_chunk_texts(self, batch: int = 10_000):
         """(chunk id, title + text) for every chunk, in id order: what BM25 indexes."""
         con = self.connect()
