@@ -386,6 +386,14 @@ def test_contrast_legend_search_and_undo_in_chromium(chat_url, browser, theme, v
             "return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size; }"
         )
         assert lines == 1, lines
+        summary = _ask(page, "Summarize the article about Abkhazia", 4)  # several sentences, each cited
+        sentences = summary.locator(".aa-sentence")
+        assert sentences.count() >= 2 and all(
+            sentences.nth(i).locator("a.aa-ref").count() == 1 for i in range(sentences.count())
+        )
+        sentences.nth(1).locator("a.aa-ref").click()
+        expect(summary.locator("li.aa-cite details[open]")).to_have_count(1)
+        summary.screenshot(path=str(ARTIFACTS / f"chat-multi-sentence-{theme}.png"))
         answer.locator(".aa-cite summary").first.click()
         badge = answer.locator(".aa-badge")
         assert "calibrated" in badge.get_attribute("title")
@@ -410,7 +418,7 @@ def test_contrast_legend_search_and_undo_in_chromium(chat_url, browser, theme, v
         expect(page.locator("#aa-undo")).to_be_visible(timeout=WAIT)
         page.screenshot(path=str(ARTIFACTS / f"chat-cleared-undo-{theme}.png"))
         page.locator("#aa-undo").click()
-        expect(page.locator("#aa-chat .aa-msg")).to_have_count(3, timeout=WAIT)
+        expect(page.locator("#aa-chat .aa-msg")).to_have_count(4, timeout=WAIT)
         expect(page.locator("#aa-undo")).to_be_hidden(timeout=WAIT)
         assert not console_errors, console_errors
     finally:
