@@ -62,6 +62,22 @@ def launch(
 
     slow = access.SlowLogin(*auth, delay=login_delay) if auth else None
     holder: dict[str, Any] = {}
+    chat_app = getattr(demo, "chat_app", None)
+    if chat_app is not None:  # ready before the server takes its first request
+
+        def cookie_user(request) -> str | None:
+            gradio_app = getattr(demo, "server_app", None) or demo.app
+            cookie = request.cookies.get(f"access-token-{gradio_app.cookie_id}") or request.cookies.get(
+                f"access-token-unsecure-{gradio_app.cookie_id}"
+            )
+            return gradio_app.tokens.get(cookie) if cookie else None
+
+        holder["api"] = build_api(
+            chat_app,
+            login=access.login_check(slow) if slow else None,
+            cookie_user=cookie_user,
+            allow_upload=getattr(demo, "allow_upload", True),
+        )
     limit = Middleware(
         UploadLimit,
         max_files=MAX_UPLOAD_FILES,
@@ -86,22 +102,6 @@ def launch(
         js=PAGE_JS,
         inbrowser=False,
     )
-    chat_app = getattr(demo, "chat_app", None)
-    if chat_app is not None:
-        gradio_app = demo.server_app if getattr(demo, "server_app", None) is not None else demo.app
-
-        def cookie_user(request) -> str | None:
-            cookie = request.cookies.get(f"access-token-{gradio_app.cookie_id}") or request.cookies.get(
-                f"access-token-unsecure-{gradio_app.cookie_id}"
-            )
-            return gradio_app.tokens.get(cookie) if cookie else None
-
-        holder["api"] = build_api(
-            chat_app,
-            login=access.login_check(slow) if slow else None,
-            cookie_user=cookie_user,
-            allow_upload=getattr(demo, "allow_upload", True),
-        )
     if block:
         print(f"Chat running at {local_url}" + (f"  (public link: {share_url})" if share_url else ""), flush=True)
         print(f"JSON API at {local_url.rstrip('/')}/api/docs", flush=True)
