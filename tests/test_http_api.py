@@ -92,10 +92,12 @@ def test_gradio_api_errors_are_one_line_too(served, capfd, caplog):
             client.predict([["a0000"]], api_name="/remove_articles")
         with pytest.raises(AppError, match="history item 1"):
             client.predict("Who?", [{"foo": 1}], api_name="/ask")
+        with pytest.raises(AppError, match="bad input"):  # not a file at all: Gradio's own check, one line too
+            client.predict(5, api_name="/add_articles")
     out, err = capfd.readouterr()
     assert "Traceback" not in out + err and "unhashable" not in out + err
     lines = [r.getMessage() for r in caplog.records if r.name.startswith("assistant.chat")]
-    assert len(lines) == 2 and all(m.startswith("/") and "refused" in m for m in lines), lines
+    assert len(lines) == 3 and all(m.startswith("/") and "refused" in m for m in lines), lines
 
 
 def _rss_mb() -> float:

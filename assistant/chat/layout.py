@@ -47,7 +47,7 @@ def build_app(assistant, *, allow_upload: bool = True, max_upload_mb: float = MA
     examples = EXAMPLES if EXAMPLES_ARTICLE in ids else []
     max_chars = int(getattr(assistant.settings, "max_question_chars", MAX_QUESTION_CHARS))
 
-    with gr.Blocks(title="Article Assistant", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
+    with quiet_blocks()(title="Article Assistant", analytics_enabled=False, delete_cache=(3600, 3600)) as demo:
         demo.chat_app, demo.allow_upload = app, allow_upload  # the JSON API (server.py) serves the same actions
         saved = gr.BrowserState([], storage_key=STORAGE_KEY, secret=conversation_key())  # the turns
         cleared = gr.State([])  # the turns before *New chat*, for its undo
@@ -382,6 +382,26 @@ def in_this_context(fn: Callable[..., Any]) -> Callable[..., Any]:
             return context.run(fn, *args, **kwargs)
 
     return call
+
+
+def quiet_blocks():
+    """``gr.Blocks`` whose malformed inputs (Gradio's own payload checks, e.g. a file that is not a file) are a
+    one-line error for the client and one warning in the log, not a traceback on the server's stderr."""
+    import gradio as gr
+
+    class QuietBlocks(gr.Blocks):
+        async def preprocess_data(self, block_fn, inputs, state, explicit_call=False):
+            try:
+                return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+            except gr.Error:
+                raise
+            except Exception as exc:  # pydantic's ValidationError and the like: the request's fault
+                name = getattr(block_fn, "api_name", None) or getattr(block_fn, "name", "") or "?"
+                detail = " ".join(str(exc).split())[:200]
+                log.warning("/%s refused: bad input: %s", name, detail)
+                raise gr.Error(f"bad input: {detail}", print_exception=False) from None
+
+    return QuietBlocks
 
 
 def upload_outputs(app: ChatApp, result: dict[str, Any]) -> tuple[str, str, str, dict[str, Any]]:
