@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import access, render
+from . import access
 from .http_api import ApiDispatch, build_api
 from .limits import UploadLimit
 from .script import PAGE_JS
+from .style import CSS
 from .upload_checks import MAX_UPLOAD_FILES, MAX_UPLOAD_MB, MAX_UPLOAD_TOTAL_MB
 
 DEFAULT_HOST = "127.0.0.1"
@@ -98,7 +99,7 @@ def launch(
         ssr_mode=False,
         footer_links=["api"],
         theme=theme(),
-        css=render.CSS,
+        css=CSS,
         js=PAGE_JS,
         inbrowser=False,
     )
