@@ -1,4 +1,4 @@
-"""Command line: ``assistant ingest|ask|remove|info`` (also ``python -m assistant``).
+"""Command line: ``assistant ingest|ask|remove|compact|repair|info`` (also ``python -m assistant``).
 
 Errors a user can fix print one line and exit with status 1 (2 for bad usage). Nothing a user
 can cause prints a traceback: a closed output pipe (``assistant info | head``) ends quietly with
@@ -40,6 +40,11 @@ def _print_answer(ans, color: bool) -> None:
         print(f"{bold}{ans.text}{reset}  (confidence {ans.confidence:.2f})")
         if ans.citations:
             print("Closest passages:")
+    elif len(ans.sentences) > 1:  # a summary, a topic, who said what at length, the articles naming a name
+        where = {(c.article_id, c.start): n for n, c in enumerate(ans.citations, 1)}
+        for s in ans.sentences:
+            print(f"• {s.quote} {dim}[{where.get((s.article_id, s.start), '?')}]{reset}")
+        print(f"{dim}{ans.intent}, {len(ans.sentences)} sentences, confidence {ans.confidence:.2f}{reset}")
     else:
         text = ans.text
         if ans.span:
@@ -53,6 +58,8 @@ def _print_answer(ans, color: bool) -> None:
         meta = ", ".join(x for x in (c.author, c.date) if x)
         where = f"{c.article_id}, page {c.page}," if c.page else c.article_id  # PDF articles: the page to open
         print(f"[{n}] {c.title}{f' ({meta})' if meta else ''} — {where} chars {c.start}-{c.end}")
+        if len(ans.sentences) > 1 and not ans.abstained and c in ans.sentences:
+            continue  # quoted above
         print(f"    {c.quote}" if c.has_own_quotes else f"    “{c.quote}”")
     for note in ans.notes:
         print(f"{dim}note: {note}{reset}")
@@ -131,6 +138,20 @@ def cmd_compact(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_repair(args: argparse.Namespace) -> int:
+    from .storage.generations import IndexDir
+
+    settings = _settings(args)
+    before, now = IndexDir(settings.index_dir).repair()
+    if before == now:
+        print(f"{settings.index_dir}: nothing to repair, CURRENT names {now}, which is complete")
+    else:
+        print(
+            f"{settings.index_dir}: CURRENT now names {now}, the newest complete generation (was {before or 'missing'})"
+        )
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from .storage.index import Index
 
@@ -189,6 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compact", help="merge the index's segments into one (drops deleted rows; O(corpus))")
     _common(p)
     p.set_defaults(run=cmd_compact)
+    p = sub.add_parser(
+        "repair", help="point a damaged index's CURRENT at its newest complete generation (deletes nothing)"
+    )
+    p.add_argument("--index", type=Path, help="index folder (default: $ASSISTANT_INDEX or ./index)")
+    p.set_defaults(run=cmd_repair)
     p = sub.add_parser("info", help="what is indexed, with which model, and sizes")
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int, default=50, help="articles to list")
@@ -228,10 +254,81 @@ def _quiet_stdout() -> None:
         pass
 
 
+#: Verbs that write the index: an interrupted one says whether it published a new generation.
+WRITERS = {"ingest", "remove", "compact", "repair"}
+
+
+def _published_count() -> int:
+    return len(getattr(sys.modules.get("assistant.storage.generations"), "PUBLISHED", []))
+
+
+def interrupted_message(verb: str | None, since: int = 0) -> str:
+    """What Ctrl-C ends with: for a writer, whether a new generation was published (after the first
+    ``since`` of this process's publishes; ``CURRENT`` names it now) or the index is unchanged."""
+    generations = sys.modules.get("assistant.storage.generations")
+    attempted = list(getattr(generations, "PUBLISHED", []))[since:]
+    if verb not in WRITERS:
+        return "interrupted"
+    if attempted:
+        last = attempted[-1]
+        try:
+            live = generations.IndexDir(last.parent).current_name()
+        except Exception:  # pragma: no cover - the pointer is unreadable: say what is certain
+            live = None
+        if live == last.name:
+            return (
+                f"interrupted after the new index generation {last.name} was published: "
+                f"the index at {last.parent} holds this {verb}'s changes"
+            )
+    return f"interrupted before anything was published; the index is unchanged (run `assistant {verb}` again)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    _load_plugins()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run one command; Ctrl-C at any moment ends with one line (and status 130), never a traceback.
+
+    While it runs, SIGINT is noted before it raises ``KeyboardInterrupt``: an interrupt that surfaces as
+    another exception (one that lands inside a C extension's import becomes an ``ImportError``) is still
+    reported as the interrupt, and a second Ctrl-C while ending changes nothing."""
+    verb, since = None, _published_count()
+    interrupted: list[int] = []
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if interrupted:
+            return  # already ending
+        interrupted.append(signum)
+        raise KeyboardInterrupt
+
+    previous = _set_sigint(on_sigint)
+    try:
+        try:
+            _load_plugins()
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            verb = args.verb
+            return _run(parser, args, interrupted)
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt) or (interrupted and not isinstance(exc, SystemExit)):
+                interrupted.append(0)
+                print(interrupted_message(verb, since), file=sys.stderr)
+                return 130
+            raise
+    finally:
+        _set_sigint(previous)
+
+
+def _set_sigint(handler: object) -> object:
+    """Install ``handler`` for SIGINT (in the main thread only); returns the one it replaces."""
+    import signal
+
+    if handler is None:
+        return None
+    try:
+        return signal.signal(signal.SIGINT, handler)  # type: ignore[arg-type]
+    except ValueError:  # not the main thread: leave signals alone
+        return None
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, interrupted: list[int]) -> int:
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
@@ -239,18 +336,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = int(args.run(args) or 0)
         sys.stdout.flush()  # a closed pipe shows up here, not at exit
         return code
-    except BrokenPipeError:
+    except BaseException as exc:
+        if interrupted or not isinstance(exc, Exception):
+            raise  # Ctrl-C (or what it became): main reports it
+        return _report(exc, args)
+
+
+def _report(exc: Exception, args: argparse.Namespace) -> int:
+    """One line on stderr for a failure, and the exit status."""
+    if isinstance(exc, BrokenPipeError):
         _quiet_stdout()
         return 141  # 128 + SIGPIPE, what a shell reports for a command cut off by `| head`
-    except AssistantError as exc:
+    if isinstance(exc, AssistantError):
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted; the index is unchanged", file=sys.stderr)
-        return 130
-    except ModuleNotFoundError as exc:
-        if os.environ.get("ASSISTANT_DEBUG"):
-            raise
+    if os.environ.get("ASSISTANT_DEBUG"):
+        raise exc
+    if isinstance(exc, ModuleNotFoundError):
         name = (exc.name or "").split(".")[0] or "a package"
         print(
             f"error: `assistant {args.verb}` needs the Python package {name!r}, which is not installed: "
@@ -258,20 +360,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    except OSError as exc:
-        if os.environ.get("ASSISTANT_DEBUG"):
-            raise
+    if isinstance(exc, OSError):
         where = f": {exc.filename}" if exc.filename else ""
         print(f"error: {_one_line(exc.strerror or exc)}{where}", file=sys.stderr)
         return 1
-    except Exception as exc:  # the promise: one line, never a traceback
-        if os.environ.get("ASSISTANT_DEBUG"):
-            raise
-        print(
-            f"error: {exc.__class__.__name__}: {_one_line(exc)[:300]} (unexpected; ASSISTANT_DEBUG=1 shows details)",
-            file=sys.stderr,
-        )
-        return 1
+    # The promise: one line, never a traceback.
+    print(
+        f"error: {exc.__class__.__name__}: {_one_line(exc)[:300]} (unexpected; ASSISTANT_DEBUG=1 shows details)",
+        file=sys.stderr,
+    )
+    return 1
 
 
 if __name__ == "__main__":

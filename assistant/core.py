@@ -33,6 +33,8 @@ from .answer.compose import (
     story_query,
     summary,
     topic_confidence,
+    weighted_coverage,
+    who_said,
 )
 from .answer.intents import ARTICLES, FACTOID, QUOTE, SUMMARY, TOPIC, WHY, YESNO, classify
 from .answer.metadata import covers_topic, field_answer, metadata_field, topic_terms
@@ -418,7 +420,8 @@ class Assistant:
             )
         span = (best.span.start, best.span.end) if best.span is not None else None
         if intent.kind == QUOTE and not intent.speaker:  # "Who said …?": the sentence that names the speaker too
-            named = self._with_speaker(best.sentence, index, citations, confidence, text, query, timings, notes)
+            said = who_said(cands, intent.question, index) or best
+            named = self._with_speaker(said.sentence, index, citations, confidence, text, query, timings, notes)
             if named is not None:
                 return named
         return Answer(
@@ -552,6 +555,14 @@ class Assistant:
         if best is None:
             return None
         top = max(best, key=lambda x: x.score)
+        first = cands[0].sentence
+        if (
+            first.start not in {x.sentence.start for x in best}
+            and intent.speaker.split()[-1].lower() in first.text.lower()
+        ):
+            # The answerer's own sentence names the speaker and says as much about the topic: keep it.
+            if weighted_coverage(terms, set(content_terms(first.text)), index.lexical.idf) >= top.coverage:
+                return None
         conf = max(confidence, QUOTE_CONFIDENCE) if (top.coverage > 0 or not terms) else confidence
         return self._multi([x.sentence for x in best], [x.score for x in best], conf, text, query, index, notes, QUOTE)
 

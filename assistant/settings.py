@@ -3,7 +3,8 @@
 Environment variables: ``ASSISTANT_INDEX`` (index folder), ``ASSISTANT_MODEL`` (any
 sentence-transformers name or local path), ``ASSISTANT_SEEDS`` (articles for the default
 index), ``ASSISTANT_READER`` (``bundled``, ``none`` or a reader file), ``ASSISTANT_ALLOW_DOWNLOAD=1`` (let sentence-transformers reach the Hugging Face Hub),
-``ASSISTANT_INGEST_ENGINE`` (``inprocess`` or ``ray``), ``ASSISTANT_RAY_ADDRESS`` (the Ray cluster of ``ray``).
+``ASSISTANT_INGEST_ENGINE`` (``inprocess`` or ``ray``), ``ASSISTANT_RAY_ADDRESS`` (the Ray cluster of ``ray``),
+``ASSISTANT_MAX_ARTICLE_CHARS``, ``ASSISTANT_MAX_ARTICLE_PASSAGES``, ``ASSISTANT_MAX_UNPACKED_BYTES`` (bounds per document).
 """
 
 from __future__ import annotations
@@ -57,6 +58,12 @@ class Settings:
     abstain_threshold: float = 0.35
     max_citations: int = 3
     max_question_chars: int = 2000
+    # Bounds on what one document may expand to (no real article comes near them): characters of text
+    # kept (the rest is dropped with a warning naming the file), passages indexed, and bytes a .pdf's
+    # content streams or a .docx's XML may decompress to (counted while reading).
+    max_article_chars: int = 2_000_000
+    max_article_passages: int = 20_000
+    max_unpacked_bytes: int = 64 * 2**20
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -74,6 +81,10 @@ class Settings:
             env["ingest_engine"] = os.environ["ASSISTANT_INGEST_ENGINE"]
         if os.environ.get("ASSISTANT_RAY_ADDRESS"):
             env["ray_address"] = os.environ["ASSISTANT_RAY_ADDRESS"]
+        for key in ("max_article_chars", "max_article_passages", "max_unpacked_bytes"):
+            value = os.environ.get(f"ASSISTANT_{key.upper()}", "").replace("_", "")
+            if value.isdigit() and int(value) > 0:
+                env[key] = int(value)
         if os.environ.get("ASSISTANT_ALLOW_DOWNLOAD", "").lower() in {"1", "true", "yes"}:
             env["allow_download"] = True
         known = {f.name for f in fields(cls)}

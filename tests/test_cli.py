@@ -28,6 +28,19 @@ def test_ask_prints_answer_span_and_numbered_citations(seeds_index):
     assert "““" not in r.stdout
 
 
+def test_ask_prints_a_summary_one_cited_sentence_a_line(seeds_index):
+    r = run("ask", "Summarise the article about Abkhazia", "--index", str(seeds_index))
+    assert r.returncode == 0, r.stderr
+    bullets = [line for line in r.stdout.splitlines() if line.startswith("• ")]
+    assert len(bullets) >= 2
+    assert bullets[0].startswith("• Russia’s Deputy Foreign Minister Gregory Karasin admits")
+    assert all(line.rstrip().endswith("]") for line in bullets)  # each sentence names its citation
+    assert "summary, " in r.stdout and "[1] Russia will not withdraw its recognition" in r.stdout
+    data = json.loads(run("ask", "Summarise the article about Abkhazia", "--index", str(seeds_index), "--json").stdout)
+    assert data["intent"] == "summary" and len(data["sentences"]) == len(bullets)
+    assert data["text"] == " ".join(s["quote"] for s in data["sentences"])
+
+
 def test_ask_json_and_info(seeds_index):
     r = run("ask", "Who is Gregory Karasin?", "--index", str(seeds_index), "--json")
     data = json.loads(r.stdout)

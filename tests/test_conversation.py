@@ -174,6 +174,22 @@ def test_unrelated_history_does_not_change_a_standalone_answer(seeds_assistant):
     assert _same(alone, after)
 
 
+def test_a_standalone_question_stays_standalone_after_a_related_one(seeds_assistant):
+    """Asked after "What is Russia doing on Georgian land?", a whole question that names its own subject is
+    searched and answered exactly as when asked fresh (it used to borrow "Russia land" and answer Karasin)."""
+    question = "Who is the president of Georgia?"
+    after = seeds_assistant.ask(
+        question,
+        history=[
+            {"role": "user", "content": "What is Russia doing on Georgian land?"},
+            {"role": "assistant", "content": "Russia occupies Georgian territories."},
+        ],
+    )
+    assert after.search_query == question
+    assert _same(seeds_assistant.ask(question), after)
+    assert after.abstained  # the article never says who Georgia's president is
+
+
 def test_pronoun_follow_up_is_answered_from_the_earlier_question(seeds_assistant):
     ans = seeds_assistant.ask("What is his job?", history=[KARASIN])
     assert not ans.abstained

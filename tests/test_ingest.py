@@ -248,7 +248,13 @@ def test_a_50_mb_single_line_is_ingested_in_bounded_memory(tmp_path):
         "r = ingest_paths(sys.argv[1], [sys.argv[2]], HashEmbedder()); "
         "print(r.sentences_embedded, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    # Above the default bounds per document (2M characters, 20k passages), which a real article never reaches.
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        ASSISTANT_MAX_ARTICLE_CHARS="60000000",
+        ASSISTANT_MAX_ARTICLE_PASSAGES="500000",
+    )
     out = subprocess.run(
         [sys.executable, "-c", code, str(tmp_path / "index"), str(path)],
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=1800,

@@ -297,15 +297,13 @@ def test_pdf_and_docx_by_command_line_and_python(tmp_path, writable_index, embed
 def test_docx_that_unpacks_too_large_is_refused_before_parsing(tmp_path, monkeypatch):
     import docx
 
-    import assistant.ingest.formats as formats
-
     d = docx.Document()
     d.add_paragraph("A normal paragraph of a normal Word document. " * 50)
     d.save(str(tmp_path / "big.docx"))
-    monkeypatch.setattr(formats, "MAX_DOCX_UNPACKED", 10_000)  # the real limit is 250 MB
+    monkeypatch.setenv("ASSISTANT_MAX_UNPACKED_BYTES", "10000")  # the default is 64 MB
     report = read_paths([tmp_path / "big.docx"])
-    assert report.articles == [] and "unpacks to" in report.warnings[0]
-    monkeypatch.setattr(formats, "MAX_DOCX_UNPACKED", 250_000_000)
+    assert report.articles == [] and "unpacks to" in report.warnings[0] and "max_unpacked_bytes" in report.warnings[0]
+    monkeypatch.delenv("ASSISTANT_MAX_UNPACKED_BYTES")
     assert len(read_paths([tmp_path / "big.docx"]).articles) == 1
 
 

@@ -24,7 +24,7 @@ import pytest
 
 from assistant import Assistant
 from assistant.cli import main as cli_main
-from assistant.errors import EmptyQuestionError, IndexBusyError, IndexCorruptError, IndexMissingError, IngestError
+from assistant.errors import EmptyQuestionError, IndexBusyError, IndexCorruptError, IngestError
 from assistant.ingest.pipeline import ingest_articles, ingest_paths
 from assistant.ingest.readers import MAX_FILE_BYTES, read_paths
 from assistant.storage.generations import IndexDir
@@ -378,11 +378,21 @@ def test_duplicate_ids_keep_the_last_and_warn(hash_index, tmp_path):
     check_consistent(index)
 
 
-def test_a_20_mb_article_is_read_whole(tmp_path):
+def test_a_20_mb_article_is_read_whole_up_to_the_character_setting(tmp_path, monkeypatch):
     para = "The council of Farrow met again to discuss the budget for the harbour and the roads. " * 12
     text = "Big report\n\n" + "\n\n".join(f"Part {i}. {para}" for i in range(20_000_000 // len(para) + 1))
     (tmp_path / "big.txt").write_text(text)
     assert (tmp_path / "big.txt").stat().st_size > 20_000_000
+    # By default a document keeps its first 2M characters (issue 27), cut between paragraphs, with one warning.
+    report = read_paths([tmp_path / "big.txt"])
+    [warning] = report.warnings
+    (a,) = report.articles
+    assert (
+        "max_article_chars" in warning
+        and 1_800_000 < len(a.text) <= 2_000_000
+        and a.text.rstrip().endswith(para.strip())
+    )
+    monkeypatch.setenv("ASSISTANT_MAX_ARTICLE_CHARS", "25000000")
     report = read_paths([tmp_path / "big.txt"])
     assert not report.warnings
     (a,) = report.articles
@@ -390,7 +400,9 @@ def test_a_20_mb_article_is_read_whole(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_20_mb_article_is_ingested_and_answerable(tmp_path):
+def test_a_20_mb_article_is_ingested_and_answerable(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_MAX_ARTICLE_CHARS", "25000000")  # above the 2M default
+    monkeypatch.setenv("ASSISTANT_MAX_ARTICLE_PASSAGES", "200000")
     rng = random.Random(3)
     parts = []
     size = 0
@@ -456,9 +468,9 @@ def test_corrupted_index_is_detected_with_a_rebuild_hint(hash_index, damage, mes
     assert out.startswith("error:") and "--rebuild" in out and "\n" not in out
 
 
-def test_dangling_current_pointer_says_how_to_build(hash_index):
+def test_dangling_current_pointer_says_how_to_repair(hash_index):
     (hash_index / "CURRENT").write_text("gen-999999\n")
-    with pytest.raises(IndexMissingError, match="assistant ingest"):
+    with pytest.raises(IndexCorruptError, match="assistant repair"):
         Index.load(hash_index)
 
 

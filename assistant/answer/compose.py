@@ -328,3 +328,39 @@ def rerank_evidence(cands: list, kind: str, index: Index) -> list:
     if best is cands[0]:
         return cands
     return [best] + [c for c in cands if c is not best]
+
+
+_WHO_SAID_LEAD = re.compile(
+    r"^\s*(?:and\s+)?who\s+(?:\w+\s+){0,2}?(?:said|says|told|described|called|warned|claimed|insisted|argued|"
+    r"admitted|was quoted|is quoted)\b(?:\s+(?:that|as saying))?\s*",
+    re.I,
+)
+
+
+def who_said(cands: list, question: str, index: Index, depth: int = 10):
+    """For "Who said …?": the candidate that is someone's words and holds most of what was said
+    (IDF-weighted), or None. A quotation rarely names its speaker ("…," she said), which the
+    sentence scorer, looking for a name, holds against it."""
+    clause = _WHO_SAID_LEAD.sub("", question).strip(" ?")
+    terms = content_terms(clause)
+    if len(set(terms)) < 2 or not cands:  # too little of what was said to recognise it
+        return None
+    idf = index.lexical.idf
+
+    def coverage(c) -> float:
+        return weighted_coverage(terms, set(content_terms(c.sentence.text)), idf)
+
+    best, best_score, best_cov = None, 0.0, 0.0
+    for c in cands[:depth]:
+        cov = coverage(c)
+        if cov < 0.5:
+            continue
+        name, _ = speaker_of(index, c.sentence)
+        if name is None:
+            continue
+        score = cov + c.features.get("dense_sent", 0.0)
+        if score > best_score:
+            best, best_score, best_cov = c, score, cov
+    if best is not None and best is not cands[0] and coverage(cands[0]) >= best_cov:
+        return None  # the answerer's own sentence holds as much of what was said
+    return best

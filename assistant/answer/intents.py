@@ -149,7 +149,7 @@ _TOPIC = [
     ),
 ]
 _WHY = re.compile(
-    r"^\s*(?:and\s+|so\s+|but\s+)?(?:why|how come|for what reason|what (?:caused|prompted|led to|drove|is behind|was behind|explains|made)|"
+    r"^\s*(?:and\s+|so\s+|but\s+)?(?:(?:apart from|besides|other than|aside from)\s+[^,?]{1,40},\s*)?(?:why|how come|for what reason|what (?:caused|prompted|led to|drove|is behind|was behind|explains|made)|"
     r"what (?:is|was|were|are) the (?:reasons?|causes?|motives?|grounds?|rationale)|how (?:did|does|do|will|would|could|can|has|have|is|was|were|are)\b)",
     re.I,
 )

@@ -27,20 +27,31 @@ _VERBS = (
     r"acknowledged|acknowledges|conceded|concedes|denied|denies|confirmed|confirms|announced|announces|"
     r"complained|complains|maintained|maintains|wrote|writes|asked|asks|replied|replies|answered|thinks|thought|feels|felt"
 )
+#: Verbs of speech: a sentence with one of them reports someone's words even without quotation marks.
+_SPEECH = re.compile(
+    r"\b(?:said|says|told|tells|added|adds|claimed|claims|warned|warns|insisted|insists|argued|argues|explained|"
+    r"admitted|admits|stated|commented|remarked|noted|suggested|predicted|urged|stressed|acknowledged|conceded|"
+    r"denied|confirmed|announced|complained|maintained|replied|answered|according to)\b",
+    re.I,
+)
 _TITLE = (
     r"(?:Mr|Mrs|Ms|Miss|Dr|Sir|Lord|Lady|Prof|Professor|President|Prime Minister|Chancellor|Chairman|Judge|Rev|Dame)\.?"
 )
 _NAME = rf"(?:{_TITLE}\s+)?[A-Z][\w'’.-]+(?:\s+(?:de|van|von|da|del|la|le|bin|al)?\s*[A-Z][\w'’.-]+){{0,3}}"
 _PRON = r"(?:he|she|they|it)"
-_AFTER = re.compile(rf"[,\"”’]\s*(?:{_VERBS})\s+(?P<name>{_NAME})|[,\"”’]\s*(?P<pron>{_PRON})\s+(?:{_VERBS})\b", re.I)
+_AFTER = re.compile(
+    rf"[,\"”’]\s*(?i:{_VERBS})\s+(?P<desc>[^.,;:\"“”]{{0,60}}?)(?P<name>{_NAME})\s*(?:[.,;:!?]|$)"
+    rf"|[,\"”’]\s*(?P<pron>(?i:{_PRON}))\s+(?i:{_VERBS})\b"
+)
 _BEFORE = re.compile(
     rf"(?P<name>{_NAME})(?:,\s+[^,\"“”]{{2,80}},)?\s+(?:has\s+|had\s+|also\s+|later\s+)?(?:{_VERBS})\b"
 )
 _ROLE_BEFORE = re.compile(  # "A Wal-Mart spokesman said", "the BBC's lawyer told"
-    rf"\b(?:a|an|the)\s+(?P<name>{_NAME}?)(?:['’]s)?\s+(?:spokesman|spokeswoman|spokesperson|lawyer|representative|official|source)"
+    rf"\b(?:[Aa]n?|[Tt]he)\s+(?P<name>{_NAME})(?:['’]s)?\s+(?:spokesman|spokeswoman|spokesperson|lawyer|representative|official|source)"
     rf"\s+(?:has\s+|had\s+|also\s+)?(?:{_VERBS})\b"
 )
 _PRON_BEFORE = re.compile(rf"\b(?P<pron>He|She|They)\s+(?:has\s+|had\s+|also\s+|later\s+)?(?:{_VERBS})\b")
+_PASSIVE = re.compile(rf"\b(?:described|called|dubbed|branded|labelled|labeled) by (?P<name>{_NAME})")
 _ACCORDING = re.compile(rf"\baccording to (?P<name>{_NAME})")
 _QUOTE_CHARS = re.compile(r"[\"“”]|(?:^|\s)'|'(?:\s|$)")
 _NOT_NAMES = {
@@ -112,12 +123,24 @@ def _clean_name(name: str) -> str | None:
     return " ".join(toks)
 
 
+_NOT_PEOPLE = set(
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july august "
+    "september october november december christmas easter".split()
+)
+
+
 def _people(sentence: str) -> list[str]:
-    """Capitalised names in a sentence (not its first word unless followed by another capital)."""
+    """Names of people in a sentence, as far as capitals tell: two or more capitalised words, or one
+    after a title ("Mr Smith"); not days, months or acronyms ("FA", "BBC")."""
     out = []
     for m in re.finditer(_NAME, sentence):
         n = _clean_name(m.group(0))
-        if n and (m.start() > 0 or len(n.split()) > 1):
+        if not n:
+            continue
+        toks = n.split()
+        if any(fold(t) in _NOT_PEOPLE for t in toks) or all(t.isupper() for t in toks):
+            continue
+        if len(toks) > 1 or re.match(rf"^{_TITLE}\s", m.group(0)):
             out.append(n)
     return out
 
@@ -127,16 +150,39 @@ def speakers(sentences: list[str]) -> list[str | None]:
     return [a.speaker for a in attribute(sentences)]
 
 
+def _quote_states(sentences: list[str]) -> list[tuple[bool, bool]]:
+    """For each sentence, whether a quotation is open before it and after it. A straight quote that
+    opens a sentence opens a quotation, also when one is already open (news re-opens a quote that
+    runs on into the next paragraph); curly quotes say which way they go."""
+    out, inside = [], False
+    for s in sentences:
+        before = inside
+        text = s.lstrip()
+        for i, ch in enumerate(text):
+            if ch == "“" or (ch == '"' and i == 0):
+                inside = True
+            elif ch == "”":
+                inside = False
+            elif ch == '"':
+                inside = not inside
+        out.append((before, inside))
+    return out
+
+
 def attribute(sentences: list[str]) -> list[Attribution]:
-    """:class:`Attribution` of each sentence of one article, in order."""
+    """:class:`Attribution` of each sentence of one article, in order.
+
+    A quotation that runs over several sentences ('"We are taken as hostages.' … 'I don't know,"
+    said Jose Lopez.') belongs, every sentence of it, to the speaker named in any of them."""
+    states = _quote_states(sentences)
     out: list[Attribution] = []
+    explicit: list[bool] = []
     last_speaker: str | None = None
     last_person: str | None = None
-    open_quote = False  # the previous sentence opened a quotation that has not closed
-    for s in sentences:
+    for s, (before, _after) in zip(sentences, states):
         has_quote = bool(_QUOTE_CHARS.search(s))
         speaker: str | None = None
-        m = _AFTER.search(s) or _ACCORDING.search(s)
+        m = _AFTER.search(s) or _ACCORDING.search(s) or _PASSIVE.search(s)
         if m and m.groupdict().get("name"):
             speaker = _clean_name(m.group("name"))
         elif m and m.groupdict().get("pron"):
@@ -151,20 +197,32 @@ def attribute(sentences: list[str]) -> list[Attribution]:
                 speaker = _clean_name(m2.group("name"))
             elif _PRON_BEFORE.search(s):
                 speaker = last_speaker or last_person
+        explicit.append(speaker is not None)
         reported = speaker is not None
-        if speaker is None and has_quote and open_quote:
+        if speaker is None and has_quote and before:
             speaker, reported = last_speaker, True  # the quote goes on
-        if speaker is None and has_quote and s.lstrip()[:1] in '"“':
+        if speaker is None and has_quote and s.lstrip()[:1] in '"“':  # a new quote paragraph: the last speaker's
             speaker, reported = last_speaker, last_speaker is not None
-        out.append(Attribution(speaker, reported or has_quote))
-        opens = s.count("“") + s.count('"')
-        closes = s.count("”") + (s.count('"') if "“" not in s and "”" not in s else 0)
-        open_quote = (s.count("“") > s.count("”")) or (s.count('"') % 2 == 1 and opens > 0 and closes == opens)
+        # Someone's words: in quotation marks, or reported with a verb of speech ("wrote", "believes" are not).
+        out.append(Attribution(speaker, has_quote or (reported and bool(_SPEECH.search(s)))))
         if speaker:
             last_speaker = speaker
         people = _people(s)
-        if people:
-            last_person = people[-1] if speaker is None else speaker
+        if people:  # "he" is most often the sentence's subject: the first person it names
+            last_person = people[0] if speaker is None else speaker
+    # One quotation, one speaker: the one named in any of its sentences.
+    i = 0
+    while i < len(sentences):
+        j = i
+        while j + 1 < len(sentences) and states[j + 1][0] and _QUOTE_CHARS.search(sentences[j + 1]):
+            j += 1
+        if j > i:
+            named = next((out[k].speaker for k in range(i, j + 1) if explicit[k] and out[k].speaker), None)
+            if named:
+                for k in range(i, j + 1):
+                    if not explicit[k]:
+                        out[k] = Attribution(named, True)
+        i = j + 1
     return out
 
 
@@ -177,4 +235,6 @@ def same_person(asked: str, speaker: str | None) -> bool:
     b = [fold(w) for w in title.sub("", speaker).split() if w]
     if not a or not b:
         return False
-    return a[-1] == b[-1] or (len(a) == 1 and a[0] in b) or (len(b) == 1 and b[0] in a)
+    return a[-1] == b[-1] or (
+        len(a) == 1 and a[0] in b
+    )  # "Wenger", "Arsene Wenger"; not "Russian" for "Russian leadership"

@@ -29,9 +29,17 @@ _MONEY_Q = re.compile(
     re.I,
 )
 _COUNT_Q = re.compile(r"\bhow many\b", re.I)
+_PEOPLE = (
+    r"man|woman|girl|boy|person|people|judge|child|daughter|son|wife|husband|father|mother|officer|driver|victim|"
+    r"player|teacher|student|attendant|gamer|blogger|president|minister|chief|leader|director|presenter|host|"
+    r"founder|owner|editor|author|singer|actor|actress|journalist|reporter|pilot|doctor|lawyer|spokesman|spokeswoman"
+)
+# A person's name: "his real name", "the name of the 13-year-old girl" (not "the name of the process", whose
+# answer may be any noun: only people's names are sure to be capitalised).
 _NAME_Q = re.compile(
-    r"\bname of\b|\b(?:his|her|their|its|the)\s+(?:real |full |first |last |family |maiden )?name\b|\bcalled what\b"
-    r"|\bwhat (?:is|was) (?:\w+\s+){0,3}called\b",
+    rf"\b(?:his|her|their)\s+(?:real |full |first |last |family |maiden )?name\b"
+    rf"|\b(?:real|full|first|last|maiden) name\b"
+    rf"|\bname of (?:the |a |an |his |her |their )?(?:[\w-]+ ){{0,2}}(?:{_PEOPLE})\b",
     re.I,
 )
 _MONEY = re.compile(
@@ -79,7 +87,7 @@ def fitting_span(kind: str, sentence: str, question: str) -> tuple[int, int] | N
     """The first part of ``sentence`` that is an answer of ``kind`` (offsets), or None."""
     if kind == MONEY:
         pattern = re.compile(
-            r"(?:[$£€¥]\s?\d[\d,.]*\s?(?:m|bn|k|million|billion|trillion)?\b(?:\s?\([^)]{1,30}\))?)"
+            r"(?:[$£€¥]\s?\d[\d,.]*(?:\s?(?:m|bn|k|million|billion|trillion)\b)?(?:\s?\([^)]{1,30}\))?)"
             r"|\d[\d,.]*\s?(?:m|bn|million|billion|trillion)?\s?(?:pounds?|dollars?|euros?|yen|yuan|rupees?|cents?|pence|p)\b",
             re.I,
         )

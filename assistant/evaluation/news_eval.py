@@ -271,3 +271,20 @@ def run_news_gate(
         out.mkdir(parents=True, exist_ok=True)
         (out / "news.json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
     return report, failures
+
+
+def reader_latency_ratio(assistant, items: list[NewsItem], rounds: int = 1) -> dict:
+    """``ask()`` p50/p95 with the reader and with ``reader="none"`` on the same index, each question asked
+    both ways back to back (same run, same machine load): the ratio is what the reader costs."""
+    from ..core import Assistant
+
+    bare = Assistant(assistant.index, assistant.embedder, assistant.settings.with_(reader="none"))
+    with_reader, without = [], []
+    for _ in range(rounds):
+        for item in items:
+            for who, out in ((assistant, with_reader), (bare, without)):
+                t = time.perf_counter()
+                who.ask(item.question, history=item.history or None)
+                out.append(time.perf_counter() - t)
+    a, b = percentiles(with_reader, (50, 95)), percentiles(without, (50, 95))
+    return {"reader_ms": a, "no_reader_ms": b, "p50_ratio": round(a["p50"] / b["p50"], 3), "n": len(with_reader)}

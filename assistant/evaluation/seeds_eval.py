@@ -392,6 +392,11 @@ def _cmd_news(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     set_path = args.set if args.set != DEFAULT_SET else NEWS_SET
+    if args.reader_ratio:
+        from .news_eval import load_news_set, reader_latency_ratio
+
+        print(json.dumps(reader_latency_ratio(assistant, load_news_set(set_path)), indent=1))
+        return 0
     thresholds = args.thresholds if args.thresholds != DEFAULT_THRESHOLDS else NEWS_THRESHOLDS
     report, failures = run_news_gate(assistant, set_path, thresholds, None if args.no_write else args.out)
     print(format_news_table(report["metrics"]))
@@ -412,6 +417,11 @@ def _arguments(p: argparse.ArgumentParser) -> None:
         help="the news set (eval/news.jsonl) on an index of every bbc-news article plus seeds/, by intent",
     )
     p.add_argument("--data", type=Path, default=Path("../shared/data"), help="shared data folder (with --news)")
+    p.add_argument(
+        "--reader-ratio",
+        action="store_true",
+        help="with --news: time ask() with the reader and without it, question by question, and print the p50 ratio",
+    )
     p.add_argument("--index", type=Path, help="index folder (default: a cached index of seeds/)")
     p.add_argument("--thresholds", type=Path, default=DEFAULT_THRESHOLDS, help="thresholds (JSON)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for seeds.json and seeds.png")

@@ -46,7 +46,7 @@ from ..storage.segments import (
 )
 from ..storage.store import Store
 from .chunking import chunk_sentences, split_long_sentences
-from .readers import origin_hash, read_paths
+from .readers import SUPPORTED_SUFFIXES, origin_hash, read_paths
 from .segment import split_sentences
 
 SEGMENTER = "blingfire-paragraphs-v1"
@@ -61,6 +61,8 @@ WORKER_MIN_CHUNKS = 64
 #: Where reading, chunking and embedding run: in this process (the default) or on Ray
 #: (:mod:`assistant.ingest.ray_engine`, ``pip install ".[ray]"``). Publishing is always done here.
 ENGINES = ("inprocess", "ray")
+#: The file types an ingest reads, for messages.
+SUPPORTED = " ".join(sorted(SUPPORTED_SUFFIXES))
 
 #: One article's computed parts: (article, sentence spans, chunk spans, sentence vectors, chunk vectors).
 Embedded = tuple[Article, list[tuple[int, int]], list[tuple[int, int]], np.ndarray, np.ndarray]
@@ -156,7 +158,21 @@ def prepare_text(text: str, settings: Settings) -> tuple[list[tuple[int, int]], 
     # character of the article lies in some sentence that a chunk holds whole, so it can be cited.
     sentences = split_long_sentences(text, split_sentences(text), settings.chunk_tokens)
     chunks = chunk_sentences(text, sentences, settings.chunk_tokens, settings.chunk_overlap_sentences)
+    if len(chunks) > settings.max_article_passages:  # the rest of the text is kept but not indexed
+        chunks = chunks[: settings.max_article_passages]
+        end = chunks[-1][1]
+        sentences = [s for s in sentences if s[1] <= end]
     return sentences, chunks
+
+
+def passages_cut(article: Article, chunks: list[tuple[int, int]], settings: Settings) -> str | None:
+    """The warning for an article whose passages were cut at ``max_article_passages``, else None."""
+    if len(chunks) < settings.max_article_passages or not article.text[chunks[-1][1] :].strip():
+        return None
+    return (
+        f"{article.source}: only its first {len(chunks):,} passages were indexed, up to character {chunks[-1][1]:,} "
+        "(the max_article_passages setting, ASSISTANT_MAX_ARTICLE_PASSAGES)"
+    )
 
 
 def _prepare(article: Article, settings: Settings) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
@@ -254,7 +270,7 @@ def ingest_articles(
                 f"{rebuild_hint(folder.path)}"
             )
 
-        with _new_generation(folder) as (tmp, final):
+        with _new_generation(folder, "ingest" if articles or not remove else "removal") as (tmp, final):
             name = segment_name(final.name)
             writer = SegmentWriter(tmp / name, embedder.dim, first_chunk_id=next_chunk_id(old_gen, manifest_old))
             for aid in report.removed + report.updated:
@@ -439,7 +455,7 @@ def compact_index(index_dir: str | Path, lock_wait: float | None = None) -> Inge
         if manifest["format_version"] == 2 and len(manifest["segments"]) == 1 and not manifest["segments"][0]["dead"]:
             report.generation = base.name
             return report
-        with _new_generation(folder) as (tmp, final):
+        with _new_generation(folder, "`assistant compact`") as (tmp, final):
             segments, linked = _base_segments(tmp, base, manifest)
             records = [read_record(tmp / s["name"]) for s in segments]
             segments, records = _merge_tail(tmp, final.name, segments, records, 0, linked)
@@ -465,36 +481,53 @@ def _use_worker(todo: list[Article], settings: Settings) -> bool:
 
 
 @contextmanager
-def _new_generation(folder: IndexDir) -> Iterator[tuple[Path, Path]]:
+def _new_generation(folder: IndexDir, what: str = "ingest") -> Iterator[tuple[Path, Path]]:
     """A new generation's (build folder, final path); a failure inside deletes the half-built folder and
-    turns an OS error into the one-line write error."""
+    turns an OS error into the one-line write error (``what``: the work to run again)."""
     try:
         tmp, final = folder.new_generation()
     except OSError as exc:
-        raise write_error(exc, folder.path) from exc
+        raise write_error(exc, folder.path, what) from exc
     try:
         yield tmp, final
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        if not isinstance(exc, AssistantError) and (err := write_error(exc, folder.path)) is not None:
+        if not isinstance(exc, AssistantError) and (err := write_error(exc, folder.path, what)) is not None:
             raise err from exc
         raise
 
 
-def write_error(exc: BaseException, index_dir: Path) -> IndexWriteError | None:
-    """The one-line error for a failure to write the index (disk full, permissions), or None
-    when ``exc`` is not one. The old generation is untouched: nothing is published."""
+def _out_of_inodes(path: Path) -> int | None:
+    """Free bytes on ``path``'s file system when it has run out of inodes (file entries), else None."""
+    try:
+        st = os.statvfs(path)
+    except (OSError, AttributeError):
+        return None
+    return st.f_bavail * st.f_frsize if st.f_files > 0 and st.f_favail == 0 else None
+
+
+def write_error(exc: BaseException, index_dir: Path, what: str = "ingest") -> IndexWriteError | None:
+    """The one-line error for a failure to write the index (disk full, out of inodes, permissions), or
+    None when ``exc`` is not one. The old generation is untouched: nothing is published. ``what``
+    names the work to run again ("ingest", "removal", "`assistant compact`")."""
     msg = " ".join(str(exc).split())
     unchanged = "the index is unchanged"
+    again = what if what.startswith("`") else f"the {what}"
     full = (
         (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)))
         or (isinstance(exc, sqlite3.Error) and "full" in msg)
         or (isinstance(exc, RuntimeError) and "No space left" in msg)
     )
+    if full and (free := _out_of_inodes(index_dir)) is not None:
+        return IndexWriteError(
+            f"no free inodes (file entries) left on the file system of the index at {index_dir}, although "
+            f"{free / 2**20:.0f} MB are free: delete some files there (or use another --index) and run {again} "
+            f"again ({unchanged})"
+        )
     if full:
         return IndexWriteError(
             f"no space left on the disk while writing the index at {index_dir}: free some space and run "
-            f"the ingest again ({unchanged})"
+            f"{again} again ({unchanged})"
         )
     if isinstance(exc, PermissionError):
         return IndexWriteError(
@@ -685,6 +718,8 @@ def _embed_and_store(
         t = time.perf_counter()
         index_time = 0.0
         for art, sents, chunks, svecs, cvecs in group:
+            if chunks and (cut := passages_cut(art, chunks, settings)):
+                report.warnings.append(cut)
             ids = store.add_article(art, chunks, sents, svecs)
             t_index = time.perf_counter()
             for k in range(0, len(chunks), 8192):  # a slice at a time: a huge article's vectors once
@@ -728,15 +763,15 @@ def ingest_paths(
         from .ray_engine import RayEngine
 
         with RayEngine(embedder, settings, address=address or settings.ray_address) as ray_engine:
-            read = read_paths(paths, read_files=ray_engine.read_files)
+            read = read_paths(paths, read_files=ray_engine.read_files, settings=settings)
             return _ingest_read(index_dir, read, embedder, settings, compute=ray_engine.compute, **kwargs)
-    return _ingest_read(index_dir, read_paths(paths), embedder, settings, **kwargs)
+    return _ingest_read(index_dir, read_paths(paths, settings=settings), embedder, settings, **kwargs)
 
 
 def _ingest_read(index_dir: str | Path, read, embedder: Embedder, settings: Settings, **kwargs) -> IngestReport:
     if not read.articles:
         detail = "; ".join(read.warnings[:5]) or "no files"
-        raise IngestError(f"no articles could be read ({detail}). Supported: .txt .md .html .jsonl")
+        raise IngestError(f"no articles could be read ({detail}). Supported: {SUPPORTED}")
     return ingest_articles(
         index_dir,
         read.articles,

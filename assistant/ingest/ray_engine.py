@@ -91,12 +91,12 @@ def _pack(spans: list[tuple[int, int]]) -> bytes:
     return np.asarray(spans, dtype=np.int64).reshape(-1, 2).tobytes()
 
 
-def _read_batch(batch: dict[str, np.ndarray]) -> dict[str, list[str]]:
+def _read_batch(batch: dict[str, np.ndarray], settings: Settings | None = None) -> dict[str, list[str]]:
     """Ray task: parse and clean a batch of files (JSON of their articles and warnings, one row a file)."""
     out: dict[str, list[str]] = {"articles": [], "warnings": []}
     for path, rel in zip(batch["path"], batch["rel"]):
         warnings: list[str] = []
-        articles = read_file(Path(str(path)), warnings, Path(str(rel)))
+        articles = read_file(Path(str(path)), warnings, Path(str(rel)), settings)
         out["articles"].append(json.dumps([asdict(a) for a in articles]))  # ASCII: lone surrogates survive
         out["warnings"].append(json.dumps(warnings))
     return out
@@ -235,7 +235,13 @@ class RayEngine:
             return
         rows = [{"path": str(p), "rel": str(r)} for p, r in files]
         ds = self.ray.data.from_items(rows, override_num_blocks=max(1, min(200, len(rows) // BATCH_FILES)))
-        ds = ds.map_batches(_read_batch, batch_size=BATCH_FILES, batch_format="numpy", udf_modifying_row_count=False)
+        ds = ds.map_batches(
+            _read_batch,
+            batch_size=BATCH_FILES,
+            batch_format="numpy",
+            udf_modifying_row_count=False,
+            fn_kwargs={"settings": self.settings},
+        )
         try:
             for row in ds.iter_rows():
                 arts = [Article(**a) for a in json.loads(row["articles"])]

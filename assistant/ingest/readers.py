@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..records import Article
+from ..settings import Settings
 from . import bylines, formats
 from .tables import html_tables, markdown_tables
 
@@ -273,13 +274,17 @@ def parse_html(raw: str) -> dict:
     return json.loads(extracted)
 
 
+#: How many folders deep an ingest walks below a folder it is given; deeper folders are skipped with a warning.
+MAX_DEPTH = 64
+
+
 def _iter_files(paths: Iterable[str | os.PathLike], warnings: list[str]) -> Iterator[tuple[Path, Path]]:
-    """(file, its path relative to the folder named in ``paths``, or its name) of each supported file."""
+    """(file, its path relative to the folder named in ``paths``, or its name) of each supported file.
+
+    A path named here is followed even when it is a symbolic link; inside a folder, symbolic links
+    (to files or folders) are not followed, hidden names (starting with ".") are skipped, and so are
+    folders more than :data:`MAX_DEPTH` deep: each with a warning (hidden names in one line)."""
     seen: set[tuple[int, int]] = set()
-
-    def unreadable_folder(exc: OSError) -> None:
-        warnings.append(f"{exc.filename}: skipped, cannot read the folder ({exc.strerror or exc})")
-
     for p in paths:
         path = Path(p)
         try:
@@ -295,22 +300,59 @@ def _iter_files(paths: Iterable[str | os.PathLike], warnings: list[str]) -> Iter
                 warnings.append(f"{path}: skipped, cannot read ({exc.strerror or exc})")
             continue
         if path.is_dir():
-            for root, dirs, files in os.walk(path, onerror=unreadable_folder, followlinks=False):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for f in sorted(files):
-                    if not f.startswith("."):
-                        fp = Path(root) / f
-                        if fp.suffix.lower() in SUPPORTED_SUFFIXES:
-                            yield from ((q, q.relative_to(path)) for q in _unique(fp, seen, warnings))
-                        else:
-                            warnings.append(
-                                f"{fp}: skipped, not a supported type ({', '.join(sorted(SUPPORTED_SUFFIXES))})"
-                            )
+            yield from ((q, q.relative_to(path)) for q in _walk(path, seen, warnings))
         else:
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
                 warnings.append(f"{path}: skipped, not a supported type ({', '.join(sorted(SUPPORTED_SUFFIXES))})")
                 continue
             yield from ((q, Path(q.name)) for q in _unique(path, seen, warnings))
+
+
+def _walk(root: Path, seen: set[tuple[int, int]], warnings: list[str]) -> Iterator[Path]:
+    """The supported files under ``root`` in sorted, depth-first order, walked with a stack (a tree
+    of any depth cannot exhaust Python's recursion); see :func:`_iter_files` for what is skipped."""
+    hidden: list[str] = []
+    stack: list[tuple[Path, int]] = [(root, 0)]
+    while stack:
+        folder, depth = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            warnings.append(f"{folder}: skipped, cannot read the folder ({exc.strerror or exc})")
+            continue
+        subfolders = []
+        for entry in entries:
+            fp = Path(entry.path)
+            if entry.name.startswith("."):
+                hidden.append(fp.relative_to(root).as_posix())
+            elif entry.is_symlink():
+                warnings.append(f"{fp}: skipped, {_link_kind(fp)}")
+            elif entry.is_dir(follow_symlinks=False):
+                if depth + 1 > MAX_DEPTH:
+                    warnings.append(f"{fp}: skipped, more than {MAX_DEPTH} folders below {root}")
+                else:
+                    subfolders.append(fp)
+            elif fp.suffix.lower() in SUPPORTED_SUFFIXES:
+                yield from _unique(fp, seen, warnings)
+            else:
+                warnings.append(f"{fp}: skipped, not a supported type ({', '.join(sorted(SUPPORTED_SUFFIXES))})")
+        stack.extend((sub, depth + 1) for sub in reversed(subfolders))
+    if hidden:
+        shown = ", ".join(hidden[:5]) + (f" and {len(hidden) - 5} more" if len(hidden) > 5 else "")
+        warnings.append(f"{root}: skipped {len(hidden)} hidden name(s), starting with '.': {shown}")
+
+
+def _link_kind(link: Path) -> str:
+    """Why a symbolic link inside a folder is skipped, in words."""
+    try:
+        link.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop"
+        if isinstance(exc, FileNotFoundError):
+            return "a broken symbolic link"
+    return "a symbolic link (links inside a folder are not followed: name the link itself to ingest its target)"
 
 
 def _unique(path: Path, seen: set[tuple[int, int]], warnings: list[str]) -> Iterator[Path]:
@@ -347,7 +389,7 @@ def _read_regular_file(path: Path, name: str, warnings: list[str]) -> bytes | No
             warnings.append(f"{name}: skipped, larger than {MAX_FILE_BYTES // 2**20} MB")
             return None
         with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
+            data = fh.read(min(st.st_size, MAX_FILE_BYTES) + 1)  # not a 50 MB buffer for every file
     finally:
         os.close(fd)
     if not data:
@@ -356,9 +398,31 @@ def _read_regular_file(path: Path, name: str, warnings: list[str]) -> bytes | No
     return data
 
 
-def read_file(path: Path, warnings: list[str], rel: Path | None = None) -> list[Article]:
+def cap_text(text: str, max_chars: int, name: str, warnings: list[str]) -> str:
+    """``text`` cut to at most ``max_chars`` characters, at a paragraph or word boundary when one
+    is near, with a warning naming ``name``; unchanged when it is shorter."""
+    if len(text) <= max_chars:
+        return text
+    cut = max_chars
+    for sep in ("\n\n", "\n", " "):
+        at = text.rfind(sep, max_chars - max_chars // 10, max_chars)
+        if at > 0:
+            cut = at
+            break
+    warnings.append(
+        f"{name}: only its first {cut:,} characters were read, the text is longer than {max_chars:,} "
+        "(the max_article_chars setting, ASSISTANT_MAX_ARTICLE_CHARS)"
+    )
+    return text[:cut]
+
+
+def read_file(
+    path: Path, warnings: list[str], rel: Path | None = None, settings: Settings | None = None
+) -> list[Article]:
     """Articles in one file (one for a document, many for a .jsonl corpus); a document's id is
-    :func:`path_id` of ``rel`` (its path relative to the ingested folder; default its name)."""
+    :func:`path_id` of ``rel`` (its path relative to the ingested folder; default its name).
+    ``settings`` (default: from the environment) bound what a document may expand to."""
+    settings = settings or Settings.from_env()
     name = str(path)
     try:
         data = _read_regular_file(path, name, warnings)
@@ -368,21 +432,33 @@ def read_file(path: Path, warnings: list[str], rel: Path | None = None) -> list[
     if data is None:
         return []
     suffix = path.suffix.lower()
+    max_chars = settings.max_article_chars
     if suffix == ".jsonl":
-        return read_jsonl_bytes(data, name, warnings)
+        return read_jsonl_bytes(data, name, warnings, max_chars)
     if suffix in formats.SUFFIXES:  # PDF / Word: their text, then read like a plain-text article
-        raw = formats.extract_text(data, suffix, name, warnings)
-        return [] if raw is None else parse_document(clean_text(raw, name, warnings), ".txt", name, path.stem, warnings)
+        raw = formats.extract_text(data, suffix, name, warnings, max_chars, settings.max_unpacked_bytes)
+        if raw is None:
+            return []
+        return parse_document(clean_text(raw, name, warnings), ".txt", name, path.stem, warnings, max_chars=max_chars)
     raw = decode_bytes(data, name, warnings)
     if raw is None:
         return []
-    return parse_document(raw, suffix, name, path.stem, warnings, id_hint=path_id(rel or path.name))
+    return parse_document(
+        raw, suffix, name, path.stem, warnings, id_hint=path_id(rel or path.name), max_chars=max_chars
+    )
 
 
 def parse_document(
-    raw: str, suffix: str, source: str, stem: str, warnings: list[str], id_hint: str | None = None
+    raw: str,
+    suffix: str,
+    source: str,
+    stem: str,
+    warnings: list[str],
+    id_hint: str | None = None,
+    max_chars: int | None = None,
 ) -> list[Article]:
-    """One article from a decoded .txt/.md/.html document."""
+    """One article from a decoded .txt/.md/.html document; its text is cut to ``max_chars``
+    (default: the setting ``max_article_chars``) with a warning."""
     author = date = ""
     meta: dict = {}
     if suffix in {".md", ".markdown"}:
@@ -406,6 +482,7 @@ def parse_document(
         title, author, date, body = parse_plain_text(raw)
     author2, date2, cut = bylines.split_header(body, known_author=author)  # byline/date lines: not passages
     body, author, date = body[cut:], author or author2, bylines.iso_date(date or date2)
+    body = cap_text(body, max_chars or Settings.from_env().max_article_chars, source, warnings)
     if not body.strip():
         warnings.append(f"{source}: skipped, no article text found")
         return []
@@ -414,9 +491,11 @@ def parse_document(
     return [_make_article(id_, title or stem.replace("-", " ").replace("_", " "), body, src, author, date)]
 
 
-def read_jsonl_bytes(data: bytes, name: str, warnings: list[str]) -> list[Article]:
+def read_jsonl_bytes(data: bytes, name: str, warnings: list[str], max_chars: int | None = None) -> list[Article]:
     """Articles of a .jsonl corpus: one object a line with ``id``, ``title``, ``text``
-    and optional ``url``, ``date``, ``author``. Bad lines are reported by number."""
+    and optional ``url``, ``date``, ``author``. Bad lines are reported by number; a text longer
+    than ``max_chars`` (default: the setting) is cut with a warning."""
+    max_chars = max_chars or Settings.from_env().max_article_chars
     raw = decode_bytes(data, name, warnings)
     if raw is None:
         return []
@@ -447,7 +526,7 @@ def read_jsonl_bytes(data: bytes, name: str, warnings: list[str]) -> list[Articl
             continue
         if id_ in (None, ""):
             id_ = content_hash(title, obj["text"])[:16]
-        text = clean_text(obj["text"].replace("\r\n", "\n"), where, warnings)
+        text = clean_text(cap_text(obj["text"].replace("\r\n", "\n"), max_chars, where, warnings), where, warnings)
         out.append(
             _make_article(
                 clean_text(str(id_), where, warnings),
@@ -474,19 +553,24 @@ def _read_elsewhere(
         yield path, rel, articles
 
 
-def read_paths(paths: Iterable[str | os.PathLike], read_files: ReadFiles | None = None) -> ReadReport:
+def read_paths(
+    paths: Iterable[str | os.PathLike], read_files: ReadFiles | None = None, settings: Settings | None = None
+) -> ReadReport:
     """Read every supported file under ``paths``.
 
     A document's id comes from its path relative to the folder that was named (see
     :func:`path_id`). Two files whose paths give the same id (``Report.txt`` and ``report.md``)
     are both kept: the later one gets the id with a short hash of its path added, and a
     warning says so. Ids given inside files (.jsonl, front matter) that repeat keep the last
-    one, with a warning. ``read_files`` reads the listed files elsewhere (default: here, in order)."""
+    one, with a warning. ``read_files`` reads the listed files elsewhere (default: here, in order).
+    ``settings`` (default: from the environment) bound what each document may expand to."""
     report = ReadReport()
+    settings = settings or Settings.from_env()
     by_id: dict[str, Article] = {}
     if read_files is None:  # lazily, so warnings keep the order the files are met in
         pairs = (
-            (path, rel, read_file(path, report.warnings, rel)) for path, rel in _iter_files(paths, report.warnings)
+            (path, rel, read_file(path, report.warnings, rel, settings))
+            for path, rel in _iter_files(paths, report.warnings)
         )
     else:
         files = list(_iter_files(paths, report.warnings))

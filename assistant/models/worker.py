@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -138,6 +139,9 @@ def _serve(model_path: str, sha: str, threads: int, nice: int, quant: str) -> No
     out = sys.stdout.buffer
     inp = sys.stdin.buffer
     sys.stdout = sys.stderr  # nothing else may write to the protocol pipe
+    # Ctrl-C in a terminal reaches the whole process group: the parent reports it, and this child
+    # ends when the parent closes its stdin (no traceback of its own).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         if nice > 0 and hasattr(os, "nice"):
             os.nice(nice)

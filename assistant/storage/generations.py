@@ -22,6 +22,10 @@ several names concerns journals of writers), and a merge (automatic for the newe
 ``assistant compact`` for all) writes one new segment in place of several. A format-1 generation (``store.sqlite``, ``dense.faiss``, ``lexical/`` in the
 generation folder itself) still loads; its first ingest links it in as segment ``seg-000000``.
 
+Garbage collection removes nothing unless a valid ``CURRENT`` names a live generation: a missing
+or dangling ``CURRENT`` while generations are present is a damaged index (every command says to run
+``assistant repair``, :meth:`IndexDir.repair`, which points ``CURRENT`` at the newest complete one).
+
 Every generation folder an ingest creates holds a ``.assistant-generation`` marker: garbage
 collection removes only folders carrying it (or, for indexes from before markers, a
 generation whose own manifest names it), never a user's folder that merely looks like one.
@@ -75,6 +79,19 @@ _SEG = re.compile(r"^seg-\d{6,}(-\d+)?$")
 _FOLDER_NOTES = ("README.md", "README", "README.txt", ".gitkeep", ".gitignore")
 _TMP = re.compile(r"^gen-(\d{6,})\.tmp-\d+$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+#: Every generation this process switched ``CURRENT`` to (or was about to), in order: an interrupted
+#: command checks whether ``CURRENT`` names the last one to say whether the index changed.
+PUBLISHED: list[Path] = []
+
+
+def _number(name: str) -> int:
+    return int(name.split(".")[0][4:])  # by number: "gen-1000000" comes after "gen-999999"
+
+
+def repair_hint(index_dir: Path) -> str:
+    return f"run `assistant repair --index {index_dir}` to point it at the newest complete generation"
 
 
 def rebuild_hint(index_dir: Path) -> str:
@@ -379,14 +396,45 @@ class IndexDir:
             finally:
                 os.close(fd)
         if strict:
-            raise IndexCorruptError(f"the index pointer {pointer} is damaged ({why}); {rebuild_hint(self.path)}")
+            raise IndexCorruptError(
+                f"the index pointer {pointer} is damaged ({why}): {repair_hint(self.path)}, or {rebuild_hint(self.path)}"
+            )
         return None
+
+    def live_name(self) -> str | None:
+        """The generation a valid ``CURRENT`` names when that generation is there (its manifest
+        exists), else None: a missing or dangling pointer names no live generation."""
+        name = self.current_name()
+        return name if name and os.path.lexists(self.path / name / MANIFEST) else None
+
+    def published(self) -> list[Path]:
+        """The published generation folders this index made, oldest first."""
+        try:
+            entries = list(self.path.iterdir())
+        except OSError:
+            return []
+        gens = [p for p in entries if _GEN.match(p.name) and self._created_here(p)]
+        return sorted(gens, key=lambda p: _number(p.name))
+
+    def _check_not_orphaned(self, name: str | None) -> None:
+        """Raise :class:`IndexCorruptError` when generations are here but no ``CURRENT`` names one of them:
+        a damaged index (its data is kept), never "no index"."""
+        if not self.path.is_dir() or not self.published():
+            return
+        why = f"CURRENT names {name}, which is gone" if name else "its CURRENT pointer is missing"
+        raise IndexCorruptError(
+            f"the index at {self.path} is damaged ({why}; its generations are kept): {repair_hint(self.path)}"
+        )
 
     def exists(self) -> bool:
         """True when the folder holds a published index; raises :class:`IndexCorruptError` when
-        its ``CURRENT`` is damaged (so a damaged index is never mistaken for no index)."""
+        its ``CURRENT`` is damaged, missing or dangling while generations are there (so a damaged
+        index is never mistaken for no index)."""
         name = self.current_name(strict=True)
-        return bool(name) and os.path.lexists(self.path / name / MANIFEST)
+        if name and os.path.lexists(self.path / name / MANIFEST):
+            return True
+        self._check_not_orphaned(name)
+        return False
 
     def current(self) -> Path:
         if self.path.exists() and not self.path.is_dir():
@@ -396,6 +444,9 @@ class IndexDir:
             )
         name = self.current_name(strict=True)
         if not name or not os.path.lexists(self.path / name / MANIFEST):
+            if name and self.current_name() != name:  # an ingest published in between: read it again
+                return self.current()
+            self._check_not_orphaned(name)
             raise IndexMissingError(
                 f"no index at {self.path}: build one with `assistant ingest PATH... --index {self.path}`"
             )
@@ -600,14 +651,64 @@ class IndexDir:
         _fsync_tree(tmp, skip=set(linked))
         os.rename(tmp, final)
         _fsync_dir(self.path)
+        self._point_at(final.name)
+        self.collect_garbage(keep=2)
+
+    def _point_at(self, name: str) -> None:
+        """Switch ``CURRENT`` to generation ``name`` atomically and durably, recorded first in
+        :data:`PUBLISHED` (what an interrupted command reports)."""
         pointer = self.path / f"CURRENT.tmp-{os.getpid()}"
         with open(pointer, "w") as fh:
-            fh.write(final.name + "\n")
+            fh.write(name + "\n")
             fh.flush()
             os.fsync(fh.fileno())
+        PUBLISHED.append(self.path / name)
         os.replace(pointer, self.path / "CURRENT")
         _fsync_dir(self.path)
-        self.collect_garbage(keep=2)
+
+    def repair(self, lock_wait: float | None = None) -> tuple[str | None, str]:
+        """Point ``CURRENT`` at the newest complete generation (its manifest valid, every file of
+        its listed size and checksum), under the writer lock; nothing is deleted. Returns (the
+        generation ``CURRENT`` named before, or None, the one it names now); they are equal when
+        the index needed no repair. Raises :class:`IndexCorruptError` when no generation is complete."""
+        if not self.path.is_dir():
+            raise IndexMissingError(
+                f"no index at {self.path}: build one with `assistant ingest PATH... --index {self.path}`"
+            )
+        pointer = self.path / "CURRENT"
+        if os.path.isdir(pointer) and not os.path.islink(pointer):
+            raise IndexWriteError(
+                f"{pointer} is a folder, not the index pointer: move it out of {self.path} and run "
+                f"`assistant repair --index {self.path}` again (nothing was changed)"
+            )
+        lock = self.lock(wait=lock_wait)
+        try:
+            before = self.current_name()
+            if before and self._complete(self.path / before):
+                return before, before
+            for gen in reversed(self.published()):
+                if self._complete(gen):
+                    try:
+                        self._point_at(gen.name)
+                    except OSError as exc:
+                        raise self._cannot_write(exc) from exc
+                    return before, gen.name
+            raise IndexCorruptError(f"no complete generation is left in {self.path}; {rebuild_hint(self.path)}")
+        finally:
+            lock.release()
+
+    def _complete(self, gen: Path) -> bool:
+        """True when ``gen`` is a generation whose manifest and every listed file check out."""
+        if not os.path.lexists(gen / MANIFEST):
+            return False
+        try:
+            manifest = self.read_manifest(gen)
+            if manifest.get("generation", gen.name) != gen.name:
+                return False
+            self.verify(gen, manifest, checksums=True)
+        except (IndexCorruptError, IndexMismatchError):
+            return False
+        return True
 
     def _created_here(self, p: Path) -> bool:
         """True for a generation folder this index made: it carries the marker, or (an index
@@ -630,13 +731,12 @@ class IndexDir:
         """Remove old generations (keeping the live one, ``keep - 1`` before it and any that a
         reader still holds) and leftovers of interrupted ingests, only ever folders this index
         created (see the module docstring). Call only while holding the lock."""
-        current = self.current_name()
-        if current is None and os.path.lexists(self.path / "CURRENT"):
-            return  # a damaged pointer: which generation is live is unknown, remove nothing
-
-        def number(name: str) -> int:
-            return int(name.split(".")[0][4:])  # by number: "gen-1000000" comes after "gen-999999"
-
+        current = self.live_name()
+        if current is None:
+            # No valid CURRENT naming a live generation (missing, dangling or damaged): which one is live
+            # is unknown, so nothing is removed (`assistant repair` points CURRENT at the newest complete one).
+            return
+        number = _number
         gens = sorted((p for p in self.path.iterdir() if _GEN.match(p.name)), key=lambda p: number(p.name))
         live = [p for p in gens if p.name == current]
         now = number(current) if current else 0
