@@ -46,7 +46,7 @@ from .errors import AssistantError, EmptyQuestionError, IndexMismatchError
 from .ingest.pipeline import IngestReport, check_encoder, ingest_articles, ingest_paths
 from .models.embedding import Embedder
 from .models.onnx_runtime import quant_env
-from .records import Answer, Article, Citation, is_paged, page_of
+from .records import Answer, Article, Chunk, Citation, is_paged, page_of
 from .search.conversation import CONTINUES, FOLLOW_UP, Conversation, Turn, normalise_history, plan_query
 from .search.retrieval import Hit, HybridRetriever
 from .settings import Settings
@@ -672,6 +672,17 @@ class Assistant:
         state = self._acquire()
         try:
             return state[0].store.article(article_id)
+        finally:
+            self._release(state)
+
+    def find_passages(self, query: str, k: int = 500) -> list[tuple[Chunk, float]]:
+        """The passages whose words match ``query`` best (BM25 alone: fast, nothing embedded), best first."""
+        state = self._acquire()
+        try:
+            index = state[0]
+            ids, scores = index.lexical.top(index.lexical.all_scores(content_terms(query)), k)
+            chunks = index.store.chunks(ids.tolist())
+            return [(chunks[c], float(s)) for c, s in zip(ids.tolist(), scores.tolist()) if c in chunks]
         finally:
             self._release(state)
 

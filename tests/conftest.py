@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# the chat's conversation key (assistant/chat/keys.py): in a temporary file, not the user's config folder
+os.environ.setdefault("ASSISTANT_CHAT_KEY_FILE", os.path.join(tempfile.mkdtemp(prefix="assistant-test-"), "chat-key"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

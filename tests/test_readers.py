@@ -191,7 +191,7 @@ def test_docx_headings_byline_and_tables(tmp_path):
     (a,) = read_paths([tmp_path]).articles
     assert (a.title, a.author, a.date) == ("Velmora press release", "Lena Voss", "2030-05-05")
     assert a.text.lstrip().startswith("The tunnel under the Velm river")
-    assert "June | Full" in a.text and a.text.rstrip().endswith("during the closure.")
+    assert "Month: June | Closure: Full" in a.text and a.text.rstrip().endswith("during the closure.")
     assert not a.paged and a.page_at(0) is None
 
 

@@ -27,7 +27,34 @@ from ..records import Answer, Article, Citation
 CONTEXT_CHARS = 700  # characters of surrounding paragraph shown around a quote in the chat
 PANEL_CONTEXT_CHARS = 1400  # ... and in the sources panel
 ARTICLES_PER_PAGE = 25
+UPLOAD_PREFIX = "upload:"  # an uploaded file's recorded source (the server's temporary folder is gone)
+SNIPPET_CHARS = 220  # characters of a matching passage shown in the article list
 WEAK_SCORE = 0.15  # passages scored below this (or below a quarter of the best) are shown dimmed
+
+HIGH_CONFIDENCE = 0.7
+ABSTAIN_CONFIDENCE = 0.35  # Settings.abstain_threshold: below it the answer is "Not found"
+CONFIDENCE_TIP = (
+    "The estimated chance that this sentence holds the answer. It is calibrated on about 2,100 held-out "
+    "SQuAD questions: of answers shown at 0.4-0.5, about 45% were right; at 0.8-0.9, about 83%. "
+    "Below 0.35 the assistant says 'Not found'."
+)
+CONFIDENCE_LEGEND = (
+    '<details class="aa-legend"><summary>What does the confidence mean?</summary><p>'
+    "It estimates the chance that the answer sentence holds the right answer, measured on about 2,100 "
+    "questions the model never saw (SQuAD; calibration error 0.03): of answers shown at 0.4–0.5 about 45% "
+    "were right, at 0.8–0.9 about 83%.</p><ul>"
+    '<li><span class="aa-badge aa-high">0.70 and up · likely right</span> about 4 in 5 are right</li>'
+    '<li><span class="aa-badge aa-medium">0.35–0.70 · check the passage</span> about half are right: '
+    "open the citation</li>"
+    "<li>Below 0.35 the assistant answers “Not found in the articles” and lists the closest passages.</li>"
+    "</ul><p>On short articles of news it is often cautious: right answers at 0.3–0.5 are common.</p></details>"
+)
+INTENTS = {
+    "summary": "summary",
+    "topic": "what the articles say",
+    "articles": "articles that mention it",
+    "why": "reasons",
+}
 
 SOURCES_EMPTY = (
     '<div class="aa-empty"><b>Sources</b><br>Ask a question: each passage behind the answer appears here, '
@@ -57,7 +84,7 @@ def source_label(source: str) -> str:
     parts = urlsplit(source)
     if parts.scheme in {"http", "https"} and parts.netloc:
         return f'<a href="{esc(source)}" target="_blank" rel="noopener noreferrer nofollow">{esc(parts.netloc)}</a>'
-    return esc(PurePath(source.replace("\\", "/")).name)
+    return esc(source_label_text(source))
 
 
 # --- passages in context -----------------------------------------------------------------------
@@ -190,10 +217,25 @@ def citation_item_html(
     meta = byline(citation.author, citation.date) + page_label(citation)
     body = _context(answer, citation, n, article, CONTEXT_CHARS)
     # The answer sentence is the first quote: do not print it twice.
-    same = n == 0 and not answer.abstained and citation.quote == answer.text
+    sentences = _sentence_count(answer)
+    field = getattr(citation, "field", "") or ""
+    reading = _sentence_refs(answer).index(n) if sentences > 1 and n in _sentence_refs(answer) else -1
+    if answer.abstained:
+        same = False
+    elif sentences > 1:
+        same = reading >= 0
+    else:
+        same = n == 0 and citation.quote == answer.text
     tag = "span" if citation.has_own_quotes else "q"  # <q> adds quotation marks around it
     quote = "" if same else f'<{tag} class="aa-q">{_text(citation.quote)}</{tag}>'
-    hint = ' · <span class="aa-hint">the sentence above; open to see it in its paragraph</span>' if same else ""
+    if same and field in _HEADER_FIELDS:
+        hint = f' · <span class="aa-hint">the answer, from the article header ({_HEADER_FIELDS[field].lower()})</span>'
+    elif same and sentences > 1:
+        hint = f' · <span class="aa-hint">sentence {reading + 1} above; open to see it in its paragraph</span>'
+    elif same:
+        hint = ' · <span class="aa-hint">the answer above; open to see it in its paragraph</span>'
+    else:
+        hint = ""
     return (
         f'<li class="aa-cite" id="{cite_id(turn, n)}"><details><summary><span class="aa-num">{n + 1}</span>'
         f'<span class="aa-cite-body">{quote}'
@@ -208,8 +250,11 @@ def copy_text(answer: Answer) -> str:
     """What the copy button puts on the clipboard: the answer and its first citation, as plain text."""
     if answer.abstained:
         return f"{answer.question}\nNot found in the articles."
-    lines = [answer.text]
-    for i, c in enumerate(answer.citations[:1]):
+    refs = _sentence_refs(answer) if _sentence_count(answer) > 1 else [0]
+    lines = [_numbered_sentences(answer, lambda t: t) if len(refs) > 1 else answer.text]
+    for i, c in enumerate(answer.citations):
+        if i not in refs:
+            continue
         where = ", ".join(x for x in (c.title or c.article_id, c.author, c.date) if x) + page_label(c).replace(
             " · ", ", "
         )
@@ -241,26 +286,64 @@ def answer_html(answer: Answer, articles: Mapping[str, Article | None], turn: in
             f'<p class="aa-abstain-text">No passage answers this confidently (confidence {answer.confidence:.2f}).'
             f"{' Open the closest ones to check.' if cites else ''}</p>{searched_html(answer)}{closest}{notes}</div>"
         )
-    refs = "".join(
-        f'<sup class="aa-ref-wrap"><a class="aa-ref" href="#{cite_id(turn, i)}" title="Show source {i + 1}">{i + 1}</a></sup>'
-        for i in range(min(1, len(answer.citations)))
-    )
+    sentences = _sentence_count(answer)
+    refs = _sentence_refs(answer) if sentences > 1 else [0]
+    if sentences > 1:
+        body = " ".join(
+            f'<span class="aa-sentence">{_text(c.quote)}{"" if j is None else _ref(turn, j)}</span>'
+            for c, j in zip(answer.sentences, refs)
+        )
+    else:
+        body = answer_text_html(answer) + (_ref(turn, 0) if answer.citations else "")
+    main = [item for i, item in enumerate(items) if i in refs]
+    rest = [item for i, item in enumerate(items) if i not in refs]
     span = (
         f'<div class="aa-short"><span class="aa-label">Answer</span> {esc(answer.span_text)}</div>'
         if answer.span_text and answer.span_text != answer.text
         else ""
     )
     more = (
-        f'<details class="aa-more"><summary>{len(items) - 1} more passage{"s" if len(items) > 2 else ""}</summary>'
-        f'<ol class="aa-cites">{"".join(items[1:])}</ol></details>'
-        if len(items) > 1
+        f'<details class="aa-more"><summary>{len(rest)} more passage{"s" if len(rest) > 1 else ""}'
+        f'</summary><ol class="aa-cites">{"".join(rest)}</ol></details>'
+        if rest
         else ""
     )
+    kind = f' <span class="aa-intent" title="the kind of answer">{esc(INTENTS.get(answer.intent, ""))}</span>'
     return (
-        f'<div class="aa-msg aa-answer"><p class="aa-text">{answer_text_html(answer)}{refs}</p>{span}'
-        f'<div class="aa-meta">{_confidence_badge(answer.confidence)} verbatim from the articles {copy}</div>'
+        f'<div class="aa-msg aa-answer{" aa-multi" if sentences > 1 else ""}"><p class="aa-text">{body}</p>{span}'
+        f'<div class="aa-meta">{_confidence_badge(answer.confidence)} verbatim from the articles'
+        f"{kind if INTENTS.get(answer.intent) else ''} {copy}</div>"
         f"{searched_html(answer)}"
-        f'<ol class="aa-cites">{"".join(items[:1])}</ol>{more}{notes}</div>'
+        f'<ol class="aa-cites">{"".join(main)}</ol>{more}{notes}</div>'
+    )
+
+
+def _sentence_count(answer: Answer) -> int:
+    """How many cited sentences the answer is made of (1 for a one-sentence answer)."""
+    sents = list(getattr(answer, "sentences", None) or [])
+    if len(sents) > 1 and not answer.abstained and len(answer.citations) >= len(sents):
+        return len(sents)
+    return 1
+
+
+def _sentence_refs(answer: Answer) -> list[int | None]:
+    """For each sentence of the answer (reading order), the index of its citation (citations come
+    strongest first), or None when none quotes it."""
+    where = {(c.article_id, c.field, c.start, c.end): i for i, c in reversed(list(enumerate(answer.citations)))}
+    return [where.get((s.article_id, s.field, s.start, s.end)) for s in answer.sentences]
+
+
+def _numbered_sentences(answer: Answer, text) -> str:
+    """The sentences in reading order, each followed by its citation's number ``[n]``."""
+    return " ".join(
+        text(s.quote) + ("" if j is None else f" [{j + 1}]") for s, j in zip(answer.sentences, _sentence_refs(answer))
+    )
+
+
+def _ref(turn: int | None, i: int) -> str:
+    return (
+        f'<sup class="aa-ref-wrap"><a class="aa-ref" href="#{cite_id(turn, i)}" title="Show source {i + 1}">'
+        f"{i + 1}</a></sup>"
     )
 
 
@@ -289,9 +372,21 @@ def searched_html(answer: Answer) -> str:
     )
 
 
+def confidence_level(confidence: float) -> str:
+    """``high`` (≥ 0.7: about 4 in 5 such answers were right), ``medium`` (0.35–0.7: about half; check
+    the passage) or ``low`` (below the 0.35 at which the assistant abstains)."""
+    return "high" if confidence >= HIGH_CONFIDENCE else "medium" if confidence >= ABSTAIN_CONFIDENCE else "low"
+
+
+_LEVEL_WORDS = {"high": "likely right", "medium": "check the passage", "low": "weak"}
+
+
 def _confidence_badge(confidence: float) -> str:
-    level = "high" if confidence >= 0.75 else "medium" if confidence >= 0.5 else "low"
-    return f'<span class="aa-badge aa-{level}">confidence {confidence:.2f}</span>'
+    level = confidence_level(confidence)
+    return (
+        f'<span class="aa-badge aa-{level}" title="{esc(CONFIDENCE_TIP)}">confidence {confidence:.2f} · '
+        f"{_LEVEL_WORDS[level]}</span>"
+    )
 
 
 def notice_html(message: str) -> str:
@@ -366,6 +461,8 @@ def conversation_markdown(entries: Sequence[tuple[str, Answer | None, str]]) -> 
             continue
         if answer.abstained:
             out += [f"**Not found in the articles** (confidence {answer.confidence:.2f}).", ""]
+        elif _sentence_count(answer) > 1:
+            out += [_numbered_sentences(answer, _md), ""]
         else:
             out += [f"{_md(answer.text)} [1]", ""]
             if answer.span_text and answer.span_text != answer.text:
@@ -397,19 +494,52 @@ def filter_articles(articles: Sequence[Article], query: str = "") -> list[Articl
     words = str(query or "").casefold().split()
     if not words:
         return list(articles)
-    out = []
-    for art in articles:
-        hay = " ".join((art.title, art.author, art.date, art.id, source_label_text(art.source))).casefold()
-        if all(w in hay for w in words):
-            out.append(art)
+    return [art for art in articles if all(w in article_haystack(art) for w in words)]
+
+
+def article_haystack(art: Article) -> str:
+    """What a search of the article list matches besides the text: title, author, date, id, source (casefolded)."""
+    return " ".join((art.title, art.author, art.date, art.id, source_label_text(art.source))).casefold()
+
+
+def search_snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
+    """A window of ``text`` around the first word of ``query`` it holds, the query's words marked (escaped)."""
+    low = text.casefold()
+    words = [w for w in dict.fromkeys(str(query or "").casefold().split()) if w]
+    hits = sorted((i, i + len(w)) for w in words for i in _occurrences(low, w))
+    first = hits[0][0] if hits else 0
+    a = max(0, first - width // 3)
+    if a:
+        space = text.find(" ", a, first)
+        a = space + 1 if space >= 0 else a
+    b = min(len(text), a + width)
+    if b < len(text):
+        space = text.rfind(" ", first, b)
+        b = space if space > first else b
+    out, pos = [], a
+    for x, y in hits:
+        if x < pos or y > b:
+            continue
+        out += [_text(text[pos:x]), f'<mark class="aa-hit">{_text(text[x:y])}</mark>']
+        pos = y
+    out.append(_text(text[pos:b]))
+    return ("… " if a else "") + "".join(out) + (" …" if b < len(text) else "")
+
+
+def _occurrences(haystack: str, word: str) -> list[int]:
+    out, i = [], haystack.find(word)
+    while i >= 0 and len(out) < 50:
+        out.append(i)
+        i = haystack.find(word, i + len(word))
     return out
 
 
 def source_label_text(source: str) -> str:
+    """Where an article came from, as plain text: a URL, or a file name (an upload's without "upload:")."""
     parts = urlsplit(source or "")
     if parts.scheme in {"http", "https"} and parts.netloc:
         return source
-    return PurePath((source or "").replace("\\", "/")).name
+    return PurePath((source or "").removeprefix(UPLOAD_PREFIX).replace("\\", "/")).name
 
 
 def page_count(n: int, per_page: int = ARTICLES_PER_PAGE) -> int:
@@ -455,6 +585,55 @@ def articles_html(
     )
 
 
+def search_results_html(result: Mapping[str, object], new_ids: Sequence[str] = ()) -> str:
+    """One page of :meth:`ShelfActions.search` results: title, byline, id and, for a match in the text,
+    the matching passage with the searched words marked; ``new_ids`` are marked as just added."""
+    new = set(new_ids)
+    query = str(result.get("query") or "")
+    rows = list(result.get("articles") or [])  # type: ignore[call-overload]
+    total, shown = int(result.get("indexed") or 0), int(result.get("total") or 0)
+    page, pages, per_page = (
+        int(result.get("page") or 0),
+        int(result.get("pages") or 1),
+        int(result.get("per_page") or 1),
+    )
+    items = []
+    for row in rows:
+        meta = byline(row["author"], row["date"])
+        badge = '<span class="aa-new">new</span>' if row["id"] in new else ""
+        passage = row.get("passage")
+        snippet = (
+            f'<div class="aa-snippet"><span class="aa-label">In the text</span> '
+            f"{search_snippet(passage['text'], query)}</div>"
+            if passage
+            else ""
+        )
+        items.append(
+            f'<li><div class="aa-title">{esc(row["title"] or row["id"])}{badge}</div>'
+            f'<div class="aa-byline">{meta}{" · " if meta else ""}<code>{esc(row["id"])}</code></div>{snippet}</li>'
+        )
+    if query and not rows:
+        items.append(f'<li class="aa-muted">No article mentions “{esc(query)}” (title, author, date, id or text).</li>')
+    head = f"{total} article{'s' if total != 1 else ''} indexed"
+    if query:
+        head += f" · {shown} match{'es' if shown != 1 else ''} “{esc(query)}”"
+    nav = f'<div class="aa-pageinfo">page {page + 1} of {pages} · {per_page} a page</div>' if pages > 1 else ""
+    return (
+        f'<div class="aa-articles"><div class="aa-panel-head">{head}</div>'
+        f'<ul class="aa-article-list">{"".join(items)}</ul>{nav}</div>'
+    )
+
+
+def confirm_remove_html(titles: Sequence[str]) -> str:
+    """The question asked before removing articles: which ones, and what it does."""
+    n = len(titles)
+    names = ", ".join(f"“{esc(t)}”" for t in titles[:5]) + (f" and {n - 5} more" if n > 5 else "")
+    return (
+        f'<div class="aa-confirm" role="alert"><b>Remove {n} article{"s" if n != 1 else ""}?</b> {names}. '
+        "The index is republished without them; add the file again to bring one back.</div>"
+    )
+
+
 def status_html(kind: str, title: str, lines: Sequence[str] = ()) -> str:
     """An upload status box; ``kind`` is ``ok``, ``warn`` or ``error``."""
     body = "".join(f"<li>{esc(line)}</li>" for line in lines)
@@ -472,108 +651,3 @@ def header_html(counts: Mapping[str, object] | None) -> str:
         "Nothing is generated.</p></div>"
         f'<div class="aa-stats">{esc(stats)}</div></div>'
     )
-
-
-CSS = """
-.gradio-container { max-width: 1280px !important; margin: 0 auto !important; }
-.aa-header { display:flex; flex-wrap: wrap; justify-content:space-between; align-items:flex-end; gap:8px 16px;
-  padding: 6px 4px 10px; border-bottom: 1px solid var(--border-color-primary); }
-.aa-header h1 { font-size: 1.55rem; margin: 0 0 2px; font-weight: 700; letter-spacing: -0.01em; }
-.aa-header p { margin: 0; color: var(--body-text-color-subdued); font-size: .92rem; }
-.aa-stats { font-size: .85rem; color: var(--body-text-color-subdued); white-space: nowrap;
-  background: var(--background-fill-secondary); padding: 4px 10px; border-radius: 999px; }
-.aa-msg { line-height: 1.5; }
-#aa-question button { background: var(--button-primary-background-fill); color: var(--button-primary-text-color);
-  border-radius: var(--radius-md); padding: 4px 16px; font-weight: 600; }
-#aa-question button:hover { background: var(--button-primary-background-fill-hover); }
-.aa-toolbar { align-items: center !important; }
-.aa-toolbar-title { font-weight: 700; font-size: .95rem; color: var(--body-text-color-subdued); }
-.aa-text { font-size: 1.02rem; margin: 0 0 6px; }
-.aa-span { background: #fde68a; color: #111827; padding: 0 2px; border-radius: 3px; font-weight: 600; }
-.aa-ref-wrap { font-size: .7em; margin-left: 3px; }
-a.aa-ref { color: var(--color-accent); font-weight: 700; text-decoration: none; cursor: pointer; padding: 0 3px;
-  border-radius: 4px; border: 1px solid var(--color-accent); }
-a.aa-ref:hover { background: var(--color-accent); color: white; }
-.aa-flash details, .aa-flash { box-shadow: 0 0 0 3px #f59e0b; border-radius: 8px; transition: box-shadow .3s; }
-.aa-copy { margin-left: 6px; font-size: .75rem; border: 1px solid var(--border-color-primary); border-radius: 6px;
-  padding: 0 8px; background: var(--background-fill-primary); cursor: pointer; color: var(--body-text-color); }
-.aa-copy-text { display: none; white-space: pre-wrap; }
-.aa-copy:hover { border-color: var(--color-accent); color: var(--color-accent); }
-.aa-pending { display: flex; align-items: center; gap: 8px; color: var(--body-text-color-subdued); font-style: italic; }
-.aa-spinner { display: inline-block; color: var(--color-accent); font-style: normal;
-  animation: aa-spin .9s linear infinite; }
-@keyframes aa-spin { to { transform: rotate(360deg); } }
-.aa-searched-body { padding: 2px 4px 4px; }
-.aa-searched > summary { cursor: pointer; }
-.aa-group { margin-bottom: 14px; }
-.aa-group-head { font-size: .86rem; margin: 4px 0 6px; font-weight: 600; }
-.aa-weak { opacity: .55; }
-.aa-weak:hover { opacity: 1; }
-.aa-weak-tag { font-size: .68rem; font-weight: 600; background: var(--background-fill-secondary);
-  color: var(--body-text-color-subdued); border-radius: 999px; padding: 0 6px; margin-left: 4px; }
-.aa-pageinfo { font-size: .78rem; color: var(--body-text-color-subdued); padding: 6px 2px; }
-.aa-short { font-size: .92rem; margin-bottom: 6px; }
-.aa-label { font-size: .72rem; text-transform: uppercase; letter-spacing: .06em; font-weight: 700;
-  color: var(--body-text-color-subdued); margin-right: 4px; }
-.aa-searched { font-size: .78rem; color: var(--body-text-color-subdued); margin: -4px 0 8px; }
-.aa-meta { font-size: .8rem; color: var(--body-text-color-subdued); margin: 2px 0 8px; }
-.aa-badge { display:inline-block; border-radius: 999px; padding: 0 8px; font-weight: 600; margin-right: 6px; }
-.aa-high { background: #dcfce7; color: #166534; } .aa-medium { background: #fef9c3; color: #854d0e; }
-.aa-low { background: #fee2e2; color: #991b1b; }
-ol.aa-cites { list-style: none; padding: 0 !important; margin: 6px 0 0 !important; display: flex;
-  flex-direction: column; gap: 5px; }
-.aa-cite { margin: 0 !important; padding: 0 !important; }
-.aa-cite details { border: 1px solid var(--border-color-primary); border-radius: 8px;
-  background: var(--background-fill-secondary); }
-.aa-cite summary { cursor: pointer; padding: 6px 10px; display: flex; gap: 8px; align-items: flex-start;
-  list-style: none; }
-.aa-cite summary::-webkit-details-marker { display: none; }
-.aa-cite summary:hover { background: var(--background-fill-primary); border-radius: 8px; }
-.aa-cite details[open] summary { border-bottom: 1px dashed var(--border-color-primary); border-radius: 8px 8px 0 0; }
-.aa-cite-body { display: flex; flex-direction: column; gap: 1px; min-width: 0; }
-.aa-cite .aa-q { font-size: .86rem; line-height: 1.4; }
-.aa-src { font-size: .76rem; color: var(--body-text-color-subdued); }
-.aa-hint { font-style: italic; }
-.aa-more { margin-top: 5px; }
-.aa-more > summary { cursor: pointer; font-size: .8rem; color: var(--body-text-color-subdued); padding: 2px 4px; }
-.aa-more > summary:hover { color: var(--color-accent); }
-.aa-src-title { font-weight: 600; color: var(--body-text-color); }
-.aa-num { display:inline-flex; align-items:center; justify-content:center; flex: none; min-width: 1.4em;
-  height: 1.4em; border-radius: 999px; background: var(--color-accent); color: white; font-size: .72rem;
-  font-weight: 700; margin-top: 1px; }
-.aa-title { font-weight: 650; font-size: .95rem; }
-.aa-byline { font-size: .78rem; color: var(--body-text-color-subdued); }
-.aa-q { font-style: italic; color: var(--body-text-color); quotes: "“" "”"; }
-.aa-context { padding: 8px 12px; font-size: .88rem; line-height: 1.55; }
-.aa-quote { background: #fef3c7; color: #111827; padding: 1px 0; border-bottom: 2px solid #f59e0b; }
-.aa-focus { background: #fde68a; }
-.aa-where { font-size: .72rem; color: var(--body-text-color-subdued); padding: 0 12px 6px;
-  font-family: var(--font-mono); }
-.aa-abstain { border-left: 4px solid #9ca3af; padding-left: 10px; }
-.aa-abstain-head { font-weight: 700; font-size: 1.02rem; color: #4b5563; display:flex; align-items:center; gap:6px; }
-.aa-icon { display:inline-flex; width:1.4em; height:1.4em; border-radius:999px; background:#e5e7eb; color:#374151;
-  align-items:center; justify-content:center; font-size:.85rem; }
-.aa-abstain-text { margin: 2px 0 8px; color: var(--body-text-color-subdued); font-size: .9rem; }
-.aa-closest .aa-cite details { background: transparent; border-style: dashed; }
-.aa-note, .aa-muted { font-size: .8rem; color: var(--body-text-color-subdued); }
-.aa-notice { color: var(--body-text-color-subdued); font-style: italic; }
-.aa-panel-head { font-weight: 700; margin: 2px 0 10px; }
-.aa-empty { color: var(--body-text-color-subdued); padding: 18px; border: 1px dashed var(--border-color-primary);
-  border-radius: 10px; line-height: 1.55; }
-.aa-card { border: 1px solid var(--border-color-primary); border-radius: 10px; margin-bottom: 10px;
-  background: var(--background-fill-primary); overflow: hidden; }
-.aa-card-head { display:flex; gap: 10px; align-items: flex-start; padding: 10px 12px 2px; }
-.aa-card .aa-num { margin-top: 2px; }
-.aa-article-list { list-style: none; padding: 0; margin: 0; max-height: 420px; overflow-y: auto; }
-.aa-article-list li { padding: 7px 2px; border-bottom: 1px solid var(--border-color-primary); }
-.aa-article-list code { font-size: .75rem; }
-.aa-new { margin-left: 6px; font-size: .68rem; background: #dcfce7; color: #166534; border-radius: 999px;
-  padding: 0 6px; font-weight: 700; vertical-align: middle; }
-.aa-status { border-radius: 8px; padding: 8px 12px; font-size: .9rem; }
-.aa-status ul { margin: 4px 0 0 18px; padding: 0; }
-.aa-status-ok { background: #f0fdf4; border: 1px solid #bbf7d0; color: #14532d; }
-.aa-status-warn { background: #fffbeb; border: 1px solid #fde68a; color: #78350f; }
-.aa-status-error { background: #fef2f2; border: 1px solid #fecaca; color: #7f1d1d; }
-#aa-chat .message-row .message { max-width: 92%; }
-.dark .aa-span, .dark .aa-quote, .dark .aa-focus { color: #111827; }
-"""

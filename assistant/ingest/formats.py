@@ -32,6 +32,8 @@ import logging
 import re
 from collections import Counter
 
+from .tables import table_lines
+
 SUFFIXES = {".pdf", ".docx"}
 PAGE_BREAK = "\n\f\n"
 MAX_PAGES = 5000
@@ -271,15 +273,8 @@ def _docx_text(data: bytes, name: str, warnings: list[str], max_chars: int, max_
         if chars > max_chars:  # read_file keeps the first max_chars characters, with a warning
             break
         before = len(blocks)
-        if hasattr(item, "rows"):  # a table: one line per row, cells separated by " | "
-            for row in item.rows:
-                cells = []
-                for cell in row.cells:
-                    text = " ".join(cell.text.split())
-                    if text and (not cells or cells[-1] != text):  # merged cells repeat
-                        cells.append(text)
-                if cells:
-                    blocks.append(" | ".join(cells))
+        if hasattr(item, "rows"):  # a table: one line per row, each cell with its column's name
+            blocks.extend(table_lines([[cell.text for cell in row.cells] for row in item.rows]))
         elif text := " ".join(item.text.replace("\t", " ").split()):
             blocks.append(text)
         chars += sum(len(b) + 2 for b in blocks[before:])

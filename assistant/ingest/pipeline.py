@@ -211,6 +211,7 @@ def ingest_articles(
     warnings: list[str] | None = None,
     lock_wait: float | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    on_embed: Callable[[int, int], None] | None = None,
     origins: dict[str, str] | None = None,
     legacy_ids: dict[str, str] | None = None,
     compute: Compute | None = None,
@@ -223,7 +224,9 @@ def ingest_articles(
     it under the id with a short hash of its path (with a warning), never replacing it.
     ``legacy_ids`` maps an id to the one an earlier version gave the same file, which is kept.
     ``compute`` segments, chunks and embeds the new and changed articles elsewhere (the Ray engine);
-    storing, indexing and publishing stay here, under the lock."""
+    storing, indexing and publishing stay here, under the lock. ``on_progress(articles done, total)``
+    follows the articles stored; ``on_embed(sentences embedded, sentences to embed so far)`` the encoder,
+    a slice of sentences at a time (in-process engine)."""
     settings = settings or Settings.from_env()
     folder = IndexDir(Path(index_dir))
     report = IngestReport(warnings=list(warnings or []))
@@ -284,6 +287,7 @@ def ingest_articles(
                 on_progress,
                 method,
                 compute=compute,
+                on_embed=on_embed,
             )
             for art in todo:
                 known[art.id] = art.content_hash
@@ -595,16 +599,26 @@ def _assign_ids(
 
 
 def _encode(
-    embedder: Embedder, texts: list[str], batch_size: int, worker: bool = False, slice_size: int = 4096
+    embedder: Embedder,
+    texts: list[str],
+    batch_size: int,
+    worker: bool = False,
+    slice_size: int = 4096,
+    on_slice: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """Sentence vectors, encoded a slice at a time into one array: a huge article's vectors are
-    held once, not also as the encoder's list of batch outputs."""
+    held once, not also as the encoder's list of batch outputs (``on_slice(n)`` after each slice)."""
     kw = {"worker": True} if worker else {}  # the lower-priority encoder process
     if len(texts) <= slice_size:
-        return embedder.encode(texts, batch_size=batch_size, **kw)
+        out = embedder.encode(texts, batch_size=batch_size, **kw)
+        if on_slice:
+            on_slice(len(texts))
+        return out
     out = np.empty((len(texts), embedder.dim), dtype=np.float32)
     for i in range(0, len(texts), slice_size):
         out[i : i + slice_size] = embedder.encode(texts[i : i + slice_size], batch_size=batch_size, **kw)
+        if on_slice:
+            on_slice(len(texts[i : i + slice_size]))
     return out
 
 
@@ -615,9 +629,18 @@ def _compute_here(
     timings: dict[str, float],
     method: str = PER_SENTENCE,
     batch_sentences: int = 2048,
+    on_embed: Callable[[int, int], None] | None = None,
 ) -> Iterator[list[Embedded]]:
-    """The in-process engine: segments and embeds ``todo`` a group of about ``batch_sentences`` at a time."""
+    """The in-process engine: segments and embeds ``todo`` a group of about ``batch_sentences`` at a time
+    (``on_embed(sentences embedded, sentences segmented so far)`` after each slice the encoder finishes)."""
     worker = getattr(embedder, "pools_chunks", False) and _use_worker(todo, settings)
+    counts = [0, 0]  # sentences embedded, sentences to embed (known so far)
+
+    def embedded(n: int) -> None:
+        counts[0] += n
+        if on_embed:
+            on_embed(counts[0], counts[1])
+
     i = 0
     while i < len(todo):
         t = time.perf_counter()
@@ -628,14 +651,23 @@ def _compute_here(
             prepared.append((sents, chunks))
             n += len(sents)
             i += 1
+        counts[1] += n
         timings["segment"] = timings.get("segment", 0.0) + time.perf_counter() - t
         t = time.perf_counter()
         if method == POOLED:
             items = [(art.text, sents, chunks) for art, (sents, chunks) in zip(group, prepared)]
             vectors = embedder.encode_chunks(items, batch_size=32, worker=worker)
+            embedded(n)
         else:
             texts = [art.text[a:b] for art, (sents, _) in zip(group, prepared) for a, b in sents]
-            vecs = _encode(embedder, texts, settings.batch_size, worker)
+            vecs = _encode(
+                embedder,
+                texts,
+                settings.batch_size,
+                worker,
+                **({"slice_size": 256} if on_embed else {}),
+                on_slice=embedded,
+            )
             vectors, offset = [], 0
             for sents, chunks in prepared:
                 svecs = vecs[offset : offset + len(sents)]
@@ -657,13 +689,22 @@ def _embed_and_store(
     method: str = PER_SENTENCE,
     batch_sentences: int = 2048,
     compute: Compute | None = None,
+    on_embed: Callable[[int, int], None] | None = None,
 ) -> None:
     from tqdm import tqdm
 
     timings = report.timings
     bar = tqdm(total=len(todo), unit="article", desc="ingest", disable=not progress, leave=False)
+    sentence_bar = None
+    if progress and on_embed is None:  # the terminal: sentences embedded, with an ETA
+        sentence_bar = tqdm(total=0, unit="sentence", desc="embedding", leave=False, position=1)
+
+        def on_embed(done: int, total: int) -> None:
+            sentence_bar.total = total
+            sentence_bar.update(done - sentence_bar.n)
+
     if compute is None:
-        groups = _compute_here(todo, embedder, settings, timings, method, batch_sentences)
+        groups = _compute_here(todo, embedder, settings, timings, method, batch_sentences, on_embed)
     else:
         groups = compute(todo, method)
     done = 0
@@ -693,6 +734,8 @@ def _embed_and_store(
         if on_progress:
             on_progress(done, len(todo))
     bar.close()
+    if sentence_bar is not None:
+        sentence_bar.close()
     if done != len(todo):
         raise IngestError(f"the ingest engine computed {done} of {len(todo)} articles; the index is unchanged")
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from ..records import Article
 from ..settings import Settings
 from . import bylines, formats
+from .tables import html_tables, markdown_tables
 
 SUPPORTED_SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"} | formats.SUFFIXES
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -258,7 +259,7 @@ def parse_markdown(raw: str, name: str, warnings: list[str]) -> tuple[dict, str,
         if not title:
             title = m.group(1)
         body = body[m.end() :]
-    return meta, title, body
+    return meta, title, markdown_tables(body)
 
 
 def parse_html(raw: str) -> dict:
@@ -266,7 +267,7 @@ def parse_html(raw: str) -> dict:
     import trafilatura
 
     extracted = trafilatura.extract(
-        raw, output_format="json", with_metadata=True, include_comments=False, favor_recall=True
+        html_tables(raw), output_format="json", with_metadata=True, include_comments=False, favor_recall=True
     )
     if not extracted:
         return {}
