@@ -25,9 +25,10 @@ from ..terms import content_terms, content_terms_batch
 _SCORE_FILES = ("data", "indices", "indptr")
 
 
-def load_npy(path: Path, kind: str, ndim: int = 1) -> np.ndarray:
+def load_npy(path: Path, kind: str, ndim: int = 1, mmap: bool = False) -> np.ndarray:
     """A ``.npy`` array of dtype kind(s) ``kind`` ("f", "iu") and ``ndim`` dimensions, its header
-    checked against the file's size before anything is allocated; never unpickled."""
+    checked against the file's size before anything is allocated; never unpickled. ``mmap``: mapped
+    read-only rather than read (for files written once and never changed in place)."""
     from numpy.lib import format as npy
 
     with open(path, "rb") as fh:
@@ -44,7 +45,7 @@ def load_npy(path: Path, kind: str, ndim: int = 1) -> np.ndarray:
         raise ValueError(f"{path.name}: expected a {ndim}-D array of kind {kind!r}, found {dtype} {shape}")
     if math.prod(shape) * dtype.itemsize != size - header:
         raise ValueError(f"{path.name}: its header does not match its size")
-    return np.load(path, allow_pickle=False)
+    return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
 
 
 def numbered_terms(
@@ -289,7 +290,9 @@ class Postings:
             raise ValueError(f"BM25 postings in {folder} have an unknown format")
         if (meta.get("k1"), meta.get("b"), meta.get("method")) != (K1, B, "lucene"):
             raise ValueError("BM25 postings were made with other parameters")
-        arrays = {name: load_npy(folder / f"{name}.npy", kind=kind) for name, kind in _POSTINGS_ARRAYS.items()}
+        arrays = {
+            name: load_npy(folder / f"{name}.npy", kind=kind, mmap=True) for name, kind in _POSTINGS_ARRAYS.items()
+        }
         terms = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
         if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
             raise ValueError("BM25 vocabulary is not a list of terms")
@@ -365,12 +368,17 @@ class SegmentedLexical:
     document count, document frequencies and mean length of the live chunks, so a chunk's score
     is bit-for-bit what one bm25s index of the same chunks gives (tests/test_segments.py).
 
-    The per-posting scores are computed once when the snapshot is loaded (O(postings), like
-    reading bm25s's precomputed matrix); a query then only adds them up. Rows are the segments'
-    rows one after the other (chunk-id order); rows of deleted chunks (``dead`` masks) score 0 and
-    count nowhere. Same query methods as :class:`LexicalIndex`."""
+    Loading reads the postings (memory-mapped) and counts the live documents and their mean length;
+    a term's document frequency and its postings' scores are computed when a query first asks for
+    it (O(its postings), the same float32 operations as bm25s) and kept in a bounded cache, so
+    loading no longer scores every posting. Rows are the segments' rows one after the other
+    (chunk-id order); rows of deleted chunks (``dead`` masks) score 0 and count nowhere. Same query
+    methods as :class:`LexicalIndex`."""
 
-    def __init__(self, parts: list[tuple[Postings, np.ndarray | None]], block: int = 1 << 22) -> None:
+    #: Terms whose scored postings are kept between queries (frequent terms recur in questions).
+    CACHE_TERMS = 4096
+
+    def __init__(self, parts: list[tuple[Postings, np.ndarray | None]]) -> None:
         parts = [(p, d if d is not None and d.any() else None) for p, d in parts]
         self.offsets = np.cumsum([0] + [len(p) for p, _ in parts])
         self.ids = np.concatenate([p.ids for p, _ in parts]) if parts else np.zeros(0, np.int64)
@@ -381,38 +389,53 @@ class SegmentedLexical:
         )
         # As numpy's mean of the lengths: the exact integer sum (in float64) over the count.
         self.avg_len = np.float64(total) / self.n if self.n else np.float64(1.0)
+        self.parts = parts
         self._df: dict[str, int] = {}
-        for post, dead in parts:
-            counts = np.diff(post.indptr)
-            if dead is not None and len(post.rows):
-                c = np.concatenate([[0], np.cumsum(dead[post.rows], dtype=np.int64)])
-                counts = counts - (c[post.indptr[1:]] - c[post.indptr[:-1]])
-            for t, k in zip(post.terms, counts.tolist()):
-                self._df[t] = self._df.get(t, 0) + k
-        idf: dict[str, np.float32] = {}
-        for t, df in self._df.items():
-            if df > 0:
-                idf[t] = np.float32(math.log(1 + (self.n - df + 0.5) / (df + 0.5)))
-        self.parts: list[tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]] = []
-        for post, dead in parts:
-            term_idf = np.array([idf.get(t, 0.0) for t in post.terms], dtype=np.float32)
-            per_posting = np.repeat(term_idf, np.diff(post.indptr))
-            scores = np.empty(len(post.rows), dtype=np.float32)
-            for a in range(0, len(post.rows), block):
-                rows, tf = post.rows[a : a + block], post.tfs[a : a + block].astype(np.float32)
-                # The operations and dtypes of bm25s (_score_tfc_robertson × idf, stored as float32).
-                tfc = tf / (K1 * ((1 - B) + B * post.lengths[rows] / self.avg_len) + tf)
-                scores[a : a + block] = per_posting[a : a + block] * tfc
-            if dead is not None:
-                scores[dead[post.rows]] = 0.0
-            self.parts.append((post.vocab, post.indptr, post.rows, scores))
-
-    def __len__(self) -> int:
-        return int(self.n)
+        self._scored: dict[str, list[tuple[np.ndarray, np.ndarray] | None]] = {}
 
     def df(self, term: str) -> int:
         """Live chunks holding ``term``."""
-        return self._df.get(term, 0)
+        df = self._df.get(term)
+        if df is None:
+            df = 0
+            for post, dead in self.parts:
+                span = post.span(term)
+                if span is not None:
+                    a, b = span
+                    df += b - a - (0 if dead is None else int(dead[post.rows[a:b]].sum()))
+            if len(self._df) > 1_000_000:
+                self._df.clear()
+            self._df[term] = df
+        return df
+
+    def _term_scores(self, term: str) -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """Per segment, (rows, BM25 scores) of the postings of ``term`` (None where it is absent)."""
+        found = self._scored.get(term)
+        if found is not None:
+            return found
+        df = self.df(term)
+        idf = np.float32(math.log(1 + (self.n - df + 0.5) / (df + 0.5))) if df > 0 else np.float32(0.0)
+        found = []
+        for post, dead in self.parts:
+            span = post.span(term)
+            if span is None:
+                found.append(None)
+                continue
+            a, b = span
+            rows, tf = post.rows[a:b], post.tfs[a:b].astype(np.float32)
+            # The operations and dtypes of bm25s (_score_tfc_robertson × idf, stored as float32).
+            tfc = tf / (K1 * ((1 - B) + B * post.lengths[rows] / self.avg_len) + tf)
+            scores = (np.repeat(idf, len(rows)) * tfc).astype(np.float32)
+            if dead is not None:
+                scores[dead[rows]] = 0.0
+            found.append((rows, scores))
+        if len(self._scored) >= self.CACHE_TERMS:
+            self._scored.pop(next(iter(self._scored)))
+        self._scored[term] = found
+        return found
+
+    def __len__(self) -> int:
+        return int(self.n)
 
     def idf(self, term: str) -> float:
         """As :meth:`LexicalIndex.idf`, over the live chunks."""
@@ -426,11 +449,10 @@ class SegmentedLexical:
             return None
         out = np.zeros(len(self.ids), dtype=np.float32)
         for t in terms:
-            for (vocab, indptr, rows, scores), off in zip(self.parts, self.offsets):
-                i = vocab.get(t)
-                if i is not None and indptr[i + 1] > indptr[i]:
-                    a, b = int(indptr[i]), int(indptr[i + 1])
-                    np.add.at(out, rows[a:b] if off == 0 else rows[a:b] + off, scores[a:b])
+            for part, off in zip(self._term_scores(t), self.offsets):
+                if part is not None:
+                    rows, scores = part
+                    np.add.at(out, rows if off == 0 else rows + off, scores)
         return out
 
     search = LexicalIndex.search
