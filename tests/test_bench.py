@@ -112,11 +112,12 @@ def test_lexical_smoke(tmp_path, capsys):
 
     args = argparse.Namespace(data=DATA, limit=None, out=tmp_path / "lexical.json", sizes="2000",
                               engines="postings,tantivy", queries=30, seed=3, workdir=tmp_path / "work",
-                              keep=False, quality="", news=None, baseline=None, quiet=True)  # fmt: skip
+                              keep=False, quality="", news=None, news_index=None, baseline=None,
+                              figure=tmp_path / "lexical.png", quiet=True)  # fmt: skip
     assert run(args) == 0
     (row,) = json.loads(args.out.read_text())["rows"]
     for engine in ("postings", "tantivy"):
         r = row[engine]
         assert r["build_s"] > 0 and r["disk_mb"] > 0 and r["bm25_ms"]["p50"] > 0, engine
     assert row["tantivy"]["top10_overlap_with_postings"] >= 0.8
-    assert "tantivy" in capsys.readouterr().out
+    assert "tantivy" in capsys.readouterr().out and args.figure.stat().st_size > 0

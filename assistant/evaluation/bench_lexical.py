@@ -51,6 +51,7 @@ from .metrics import percentiles
 from .perf import dir_bytes
 
 DEFAULT_OUT = PROJECT_ROOT / "eval" / "reports" / "lexical.json"
+DEFAULT_FIGURE = PROJECT_ROOT / "eval" / "figures" / "lexical.png"
 ENGINES = ("postings", "tantivy", "baseline")
 TOP = 50
 
@@ -64,10 +65,10 @@ def squad_texts(data: Path, queries: int, seed: int = 19) -> tuple[list[str], li
     return [p["context"] for p in paras], qs
 
 
-def _rss() -> tuple[int, int]:
-    """(current, peak) resident bytes of this process."""
+def _rss() -> tuple[int, int, int]:
+    """(current, peak, anonymous) resident bytes of this process (anonymous: not pages of mapped files)."""
     fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
-    return int(fields["VmRSS"].split()[0]) * 1024, int(fields["VmHWM"].split()[0]) * 1024
+    return tuple(int(fields[k].split()[0]) * 1024 for k in ("VmRSS", "VmHWM", "RssAnon"))  # type: ignore[return-value]
 
 
 def child_build(engine: str, data: Path, n: int, seed: int, folder: Path) -> dict:
@@ -94,7 +95,7 @@ def child_query(engine: str, folder: Path, questions: list[str]) -> dict:
     from ..terms import content_terms
 
     terms = [content_terms(q) for q in questions]
-    base = _rss()[0]
+    base, _, base_anon = _rss()
     t = time.perf_counter()
     if engine == "postings":
         from ..storage.lexical import Postings, SegmentedLexical
@@ -119,7 +120,7 @@ def child_query(engine: str, folder: Path, questions: list[str]) -> dict:
             return lex.scores_of_terms(tq, ids)
 
     load_s = time.perf_counter() - t
-    rss, peak = _rss()
+    rss, peak, anon = _rss()
     rng = np.random.default_rng(0)
     others = [np.sort(rng.integers(0, len(lex), TOP)) * 2 + 1 for _ in terms]  # chunk ids are 2i + 1
     for tq in terms[:10]:
@@ -135,6 +136,7 @@ def child_query(engine: str, folder: Path, questions: list[str]) -> dict:
     return {
         "load_s": round(load_s, 3),
         "load_rss_mb": round((rss - base) / 2**20),
+        "load_anon_rss_mb": round((anon - base_anon) / 2**20),
         "load_peak_rss_mb": round(peak / 2**20),
         "bm25_ms": percentiles(bm25),
         "bm25_plus_fusion_scores_ms": percentiles(hybrid),
@@ -147,7 +149,7 @@ def _child(code: Path | None, *argv: str) -> dict:
     ``code`` (another checkout) or of this one; its JSON result."""
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(code or PROJECT_ROOT))
     cmd = [sys.executable, "-m", "assistant.evaluation.bench_lexical", *argv]
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=str(code or PROJECT_ROOT))  # -m: cwd first
     if res.returncode:
         raise RuntimeError(f"{' '.join(argv[:3])} failed: {res.stderr.strip()[-2000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -175,11 +177,18 @@ def _quality_sets(args: argparse.Namespace, embedder, settings) -> dict:
         elif name == "scifact":
             articles, items = load_scifact(args.data / "scifact", limit=args.limit)
             pairs = [(it.question, set(it.relevant)) for it in items]
-            out[name] = (open_corpus("scifact", articles, embedder, settings, progress=False), pairs)
+            tag = "scifact"
+            if args.corpus_limit and args.corpus_limit < len(articles):  # as bench scifact --corpus-limit
+                judged = {d for it in items for d in it.relevant}
+                others = [a.id for a in articles if a.id not in judged]
+                extra = random.Random(0).sample(others, max(0, min(len(others), args.corpus_limit - len(judged))))
+                keep = judged | set(extra)
+                articles, tag = [a for a in articles if a.id in keep], f"scifact-c{args.corpus_limit}-s0"
+            out[name] = (open_corpus(tag, articles, embedder, settings, progress=False), pairs)
         elif name == "news":
             rows = [json.loads(line) for line in args.news.read_text().splitlines() if line.strip()]
             pairs = [(r["question"], {r["article_id"]}) for r in rows if r.get("article_id")][: args.limit]
-            folder = CACHE / "bbc-news-lexical"
+            folder = args.news_index or CACHE / "bbc-news-lexical"
             if not IndexDir(folder).exists():
                 ingest_paths(folder, [args.data / "bbc-news"], embedder, settings)
             out[name] = (Assistant.load(folder, embedder=embedder, settings=settings.with_(index_dir=folder)), pairs)
@@ -298,7 +307,42 @@ def run(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"report: {out}")
+    if args.figure:
+        try:
+            plot(report["rows"], engines, args.figure)
+            print(f"figure: {args.figure}")
+        except ImportError:
+            print("note: matplotlib is not installed; no figure")
     return 0
+
+
+def plot(rows: list[dict], engines: list[str], path: Path) -> None:
+    """Query p50/p95, load time and loaded RSS against the number of passages, per engine."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    panels = [
+        ("BM25 top 50, ms (one core)", [("p50", lambda d: d["bm25_ms"]["p50"], "o-"),
+                                        ("p95", lambda d: d["bm25_ms"]["p95"], "o:")]),
+        ("load a saved index, s", [("", lambda d: d["load_s"], "s-")]),
+        ("RSS added by loading, MB", [("", lambda d: max(d["load_rss_mb"], 1), "d-")]),
+    ]  # fmt: skip
+    for ax, (title, series) in zip(axes, panels):
+        for engine in engines:
+            for label, value, style in series:
+                pts = [(r["passages"], value(r[engine])) for r in rows if engine in r]
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=f"{engine} {label}".strip())
+        ax.set(xscale="log", yscale="log", xlabel="passages", title=title)
+        ax.set_xticks([r["passages"] for r in rows])
+        ax.set_xticklabels([f"{r['passages'] / 1e6:g}M" for r in rows])
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def print_rows(rows: list[dict], engines: list[str]) -> None:
@@ -325,9 +369,12 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=19)
     p.add_argument("--workdir", type=Path, default=CACHE / "lexical", help="indexes and finished parts (resumable)")
     p.add_argument("--baseline", type=Path, help="checkout whose code the baseline engine runs")
+    p.add_argument("--figure", type=Path, default=DEFAULT_FIGURE, help="plot of the rows (none with '')")
     p.add_argument("--keep", action="store_true", help="keep the built indexes in --workdir")
     p.add_argument("--quality", default="", help="retrieval hit@1/5 with each engine instead: squad,scifact,news")
     p.add_argument("--news", type=Path, default=PROJECT_ROOT / "eval" / "news.jsonl", help="BBC news questions")
+    p.add_argument("--corpus-limit", type=int, help="--quality scifact: the judged abstracts + others up to N")
+    p.add_argument("--news-index", type=Path, help="an index of ../shared/data/bbc-news to reuse (else built)")
     p.add_argument("--quiet", action="store_true")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -392,6 +393,7 @@ class SegmentedLexical:
         self.parts = parts
         self._df: dict[str, int] = {}
         self._scored: dict[str, list[tuple[np.ndarray, np.ndarray] | None]] = {}
+        self._lock = threading.Lock()  # answers come from several threads
 
     def df(self, term: str) -> int:
         """Live chunks holding ``term``."""
@@ -403,9 +405,10 @@ class SegmentedLexical:
                 if span is not None:
                     a, b = span
                     df += b - a - (0 if dead is None else int(dead[post.rows[a:b]].sum()))
-            if len(self._df) > 1_000_000:
-                self._df.clear()
-            self._df[term] = df
+            with self._lock:
+                if len(self._df) > 1_000_000:
+                    self._df.clear()
+                self._df[term] = df
         return df
 
     def _term_scores(self, term: str) -> list[tuple[np.ndarray, np.ndarray] | None]:
@@ -429,9 +432,10 @@ class SegmentedLexical:
             if dead is not None:
                 scores[dead[rows]] = 0.0
             found.append((rows, scores))
-        if len(self._scored) >= self.CACHE_TERMS:
-            self._scored.pop(next(iter(self._scored)))
-        self._scored[term] = found
+        with self._lock:
+            while len(self._scored) >= self.CACHE_TERMS:
+                self._scored.pop(next(iter(self._scored)))
+            self._scored[term] = found
         return found
 
     def __len__(self) -> int:
@@ -452,7 +456,7 @@ class SegmentedLexical:
             for part, off in zip(self._term_scores(t), self.offsets):
                 if part is not None:
                     rows, scores = part
-                    np.add.at(out, rows if off == 0 else rows + off, scores)
+                    out[rows if off == 0 else rows + off] += scores  # a term holds a row once: no np.add.at
         return out
 
     search = LexicalIndex.search
