@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -369,17 +368,12 @@ class SegmentedLexical:
     document count, document frequencies and mean length of the live chunks, so a chunk's score
     is bit-for-bit what one bm25s index of the same chunks gives (tests/test_segments.py).
 
-    Loading reads the postings (memory-mapped) and counts the live documents and their mean length;
-    a term's document frequency and its postings' scores are computed when a query first asks for
-    it (O(its postings), the same float32 operations as bm25s) and kept in a bounded cache, so
-    loading no longer scores every posting. Rows are the segments' rows one after the other
-    (chunk-id order); rows of deleted chunks (``dead`` masks) score 0 and count nowhere. Same query
-    methods as :class:`LexicalIndex`."""
+    The per-posting scores are computed once when the snapshot is loaded (O(postings), like
+    reading bm25s's precomputed matrix); a query then only adds them up. Rows are the segments'
+    rows one after the other (chunk-id order); rows of deleted chunks (``dead`` masks) score 0 and
+    count nowhere. Same query methods as :class:`LexicalIndex`."""
 
-    #: Terms whose scored postings are kept between queries (frequent terms recur in questions).
-    CACHE_TERMS = 4096
-
-    def __init__(self, parts: list[tuple[Postings, np.ndarray | None]]) -> None:
+    def __init__(self, parts: list[tuple[Postings, np.ndarray | None]], block: int = 1 << 22) -> None:
         parts = [(p, d if d is not None and d.any() else None) for p, d in parts]
         self.offsets = np.cumsum([0] + [len(p) for p, _ in parts])
         self.ids = np.concatenate([p.ids for p, _ in parts]) if parts else np.zeros(0, np.int64)
@@ -390,56 +384,38 @@ class SegmentedLexical:
         )
         # As numpy's mean of the lengths: the exact integer sum (in float64) over the count.
         self.avg_len = np.float64(total) / self.n if self.n else np.float64(1.0)
-        self.parts = parts
         self._df: dict[str, int] = {}
-        self._scored: dict[str, list[tuple[np.ndarray, np.ndarray] | None]] = {}
-        self._lock = threading.Lock()  # answers come from several threads
-
-    def df(self, term: str) -> int:
-        """Live chunks holding ``term``."""
-        df = self._df.get(term)
-        if df is None:
-            df = 0
-            for post, dead in self.parts:
-                span = post.span(term)
-                if span is not None:
-                    a, b = span
-                    df += b - a - (0 if dead is None else int(dead[post.rows[a:b]].sum()))
-            with self._lock:
-                if len(self._df) > 1_000_000:
-                    self._df.clear()
-                self._df[term] = df
-        return df
-
-    def _term_scores(self, term: str) -> list[tuple[np.ndarray, np.ndarray] | None]:
-        """Per segment, (rows, BM25 scores) of the postings of ``term`` (None where it is absent)."""
-        found = self._scored.get(term)
-        if found is not None:
-            return found
-        df = self.df(term)
-        idf = np.float32(math.log(1 + (self.n - df + 0.5) / (df + 0.5))) if df > 0 else np.float32(0.0)
-        found = []
-        for post, dead in self.parts:
-            span = post.span(term)
-            if span is None:
-                found.append(None)
-                continue
-            a, b = span
-            rows, tf = post.rows[a:b], post.tfs[a:b].astype(np.float32)
-            # The operations and dtypes of bm25s (_score_tfc_robertson × idf, stored as float32).
-            tfc = tf / (K1 * ((1 - B) + B * post.lengths[rows] / self.avg_len) + tf)
-            scores = (np.repeat(idf, len(rows)) * tfc).astype(np.float32)
+        for post, dead in parts:
+            counts = np.diff(post.indptr)
+            if dead is not None and len(post.rows):
+                c = np.concatenate([[0], np.cumsum(dead[post.rows], dtype=np.int64)])
+                counts = counts - (c[post.indptr[1:]] - c[post.indptr[:-1]])
+            for t, k in zip(post.terms, counts.tolist()):
+                self._df[t] = self._df.get(t, 0) + k
+        idf: dict[str, np.float32] = {}
+        for t, df in self._df.items():
+            if df > 0:
+                idf[t] = np.float32(math.log(1 + (self.n - df + 0.5) / (df + 0.5)))
+        self.parts: list[tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]] = []
+        for post, dead in parts:
+            term_idf = np.array([idf.get(t, 0.0) for t in post.terms], dtype=np.float32)
+            per_posting = np.repeat(term_idf, np.diff(post.indptr))
+            scores = np.empty(len(post.rows), dtype=np.float32)
+            for a in range(0, len(post.rows), block):
+                rows, tf = post.rows[a : a + block], post.tfs[a : a + block].astype(np.float32)
+                # The operations and dtypes of bm25s (_score_tfc_robertson × idf, stored as float32).
+                tfc = tf / (K1 * ((1 - B) + B * post.lengths[rows] / self.avg_len) + tf)
+                scores[a : a + block] = per_posting[a : a + block] * tfc
             if dead is not None:
-                scores[dead[rows]] = 0.0
-            found.append((rows, scores))
-        with self._lock:
-            while len(self._scored) >= self.CACHE_TERMS:
-                self._scored.pop(next(iter(self._scored)))
-            self._scored[term] = found
-        return found
+                scores[dead[post.rows]] = 0.0
+            self.parts.append((post.vocab, post.indptr, post.rows, scores))
 
     def __len__(self) -> int:
         return int(self.n)
+
+    def df(self, term: str) -> int:
+        """Live chunks holding ``term``."""
+        return self._df.get(term, 0)
 
     def idf(self, term: str) -> float:
         """As :meth:`LexicalIndex.idf`, over the live chunks."""
@@ -453,10 +429,11 @@ class SegmentedLexical:
             return None
         out = np.zeros(len(self.ids), dtype=np.float32)
         for t in terms:
-            for part, off in zip(self._term_scores(t), self.offsets):
-                if part is not None:
-                    rows, scores = part
-                    out[rows if off == 0 else rows + off] += scores  # a term holds a row once: no np.add.at
+            for (vocab, indptr, rows, scores), off in zip(self.parts, self.offsets):
+                i = vocab.get(t)
+                if i is not None and indptr[i + 1] > indptr[i]:
+                    a, b = int(indptr[i]), int(indptr[i + 1])
+                    out[rows[a:b] if off == 0 else rows[a:b] + off] += scores[a:b]  # a term holds a row once
         return out
 
     search = LexicalIndex.search
