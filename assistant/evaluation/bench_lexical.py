@@ -332,10 +332,11 @@ def plot(rows: list[dict], engines: list[str], path: Path) -> None:
         ("RSS added by loading, MB", [("", lambda d: max(d["load_rss_mb"], 1), "d-")]),
     ]  # fmt: skip
     for ax, (title, series) in zip(axes, panels):
-        for engine in engines:
+        for i, engine in enumerate(engines):
             for label, value, style in series:
                 pts = [(r["passages"], value(r[engine])) for r in rows if engine in r]
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], style, label=f"{engine} {label}".strip())
+                xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+                ax.plot(xs, ys, style, color=f"C{i}", label=f"{engine} {label}".strip())
         ax.set(xscale="log", yscale="log", xlabel="passages", title=title)
         ax.set_xticks([r["passages"] for r in rows])
         ax.set_xticklabels([f"{r['passages'] / 1e6:g}M" for r in rows])
@@ -369,7 +370,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=19)
     p.add_argument("--workdir", type=Path, default=CACHE / "lexical", help="indexes and finished parts (resumable)")
     p.add_argument("--baseline", type=Path, help="checkout whose code the baseline engine runs")
-    p.add_argument("--figure", type=Path, default=DEFAULT_FIGURE, help="plot of the rows (none with '')")
+    p.add_argument("--figure", type=Path, default=DEFAULT_FIGURE, help="plot of the rows")
     p.add_argument("--keep", action="store_true", help="keep the built indexes in --workdir")
     p.add_argument("--quality", default="", help="retrieval hit@1/5 with each engine instead: squad,scifact,news")
     p.add_argument("--news", type=Path, default=PROJECT_ROOT / "eval" / "news.jsonl", help="BBC news questions")
