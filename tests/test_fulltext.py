@@ -72,3 +72,60 @@ def test_the_view_answers_what_hybrid_retrieval_asks(pair):
     assert view.scores_of(ids, q).tolist() == pytest.approx(scores.tolist())
     assert view.idf("abkhazia") == pytest.approx(today.idf("abkhazia"))
     assert view.idf("unseen") > view.idf("abkhazia")
+
+
+def _files(folder):
+    import hashlib
+
+    return {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in folder.iterdir() if f.is_file()}
+
+
+def test_a_derived_index_shares_the_old_files_and_never_writes_them(tmp_path):
+    """One generation's BM25 becoming the next one's: removals and additions in a folder of hard links."""
+    old = tmp_path / "gen-1"
+    FullText.build([(2 * i + 1, t) for i, t in enumerate(TEXTS)], old)
+    before = _files(old)
+    new = FullText.derive(old, tmp_path / "gen-2", remove=[5], items=[(21, "Abkhazia opened a new port in Sukhumi.")])
+    assert _files(old) == before  # not one byte of the old index changed
+    q = content_terms("Abkhazia port")
+    assert 5 not in new.search_terms(q, 10)[0].tolist() and 21 in new.search_terms(q, 10)[0].tolist()
+    assert len(new) == len(TEXTS)  # one removed, one added
+    again = FullText.open(old)
+    assert 5 in again.search_terms(q, 10)[0].tolist() and 21 not in again.search_terms(q, 10)[0].tolist()
+    shared = [f for f in (tmp_path / "gen-2").iterdir() if f.name in before and f.stat().st_nlink >= 2]
+    assert any(f.suffix in (".idx", ".term") for f in shared)  # segment files linked, not copied
+
+
+def test_a_killed_derive_leaves_the_old_index_whole(tmp_path):
+    """SIGKILL at random moments while the next index is written: the old one keeps every byte and answers."""
+    import os
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from .conftest import ROOT
+
+    old = tmp_path / "gen-1"
+    FullText.build([(2 * i + 1, f"{t} harbour {i}") for i, t in enumerate(TEXTS * 500)], old)
+    before = _files(old)
+    want = FullText.open(old).search_terms(["harbour", "abkhazia"], 20)[0].tolist()
+    script = (
+        "import sys; from pathlib import Path; from assistant.storage.fulltext import FullText; "
+        "FullText.derive(Path(sys.argv[1]), Path(sys.argv[2]), range(1, 2000, 2), "
+        "((100001 + 2 * i, f'Abkhazia harbour news {i}') for i in range(400000)))"
+    )
+    rng = random.Random(7)
+    for attempt in range(4):
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        new = tmp_path / f"gen-{attempt + 2}"
+        proc = subprocess.Popen([sys.executable, "-c", script, str(old), str(new)], env=env)
+        deadline = time.monotonic() + 60
+        while not new.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 1.5))  # linking, deleting or adding: wherever it is by then
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait() == -signal.SIGKILL  # killed while writing the new index, not after
+        assert _files(old) == before, attempt
+        assert FullText.open(old).search_terms(["harbour", "abkhazia"], 20)[0].tolist() == want

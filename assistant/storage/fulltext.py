@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
@@ -89,6 +90,36 @@ class FullText:
         index = tv.Index(schema(), path=str(folder), reuse=False)
         index.register_tokenizer(ANALYZER, analyzer())
         writer = index.writer(heap, threads)
+        for cid, text in items:
+            doc = tv.Document()
+            doc.add_unsigned("id", int(cid))
+            doc.add_text("text", text)
+            writer.add_document(doc)
+        writer.commit()
+        writer.wait_merging_threads()
+        index.reload()
+        return cls(index)
+
+    @classmethod
+    def derive(
+        cls, source: Path, folder: Path, remove: Iterable[int], items: Iterable[tuple[int, str]], threads: int = 1
+    ) -> FullText:
+        """A new index in ``folder`` (created): ``source``'s documents without the chunk ids ``remove``, plus
+        ``items``. ``source``'s files are hard-linked, not copied, and never written: tantivy creates every
+        data file new and replaces its ``meta.json`` by a rename, so ``source`` stays a valid index whatever
+        happens to this call (the way one generation's BM25 would become the next one's)."""
+        tv = _tantivy()
+        source, folder = Path(source), Path(folder)
+        folder.mkdir(parents=True)
+        for f in source.iterdir():
+            if f.is_file() and not f.name.startswith(".tantivy-"):  # lock files: each index its own
+                os.link(f, folder / f.name)
+        index = tv.Index.open(str(folder))
+        index.register_tokenizer(ANALYZER, analyzer())
+        writer = index.writer(WRITER_HEAP, threads)
+        gone = [int(c) for c in remove]
+        for a in range(0, len(gone), 10_000):  # (a term of the u64 field; delete_documents_by_term makes an i64 one)
+            writer.delete_documents_by_query(tv.Query.term_set_query(index.schema, "id", gone[a : a + 10_000]))
         for cid, text in items:
             doc = tv.Document()
             doc.add_unsigned("id", int(cid))
