@@ -76,3 +76,39 @@ def test_every_stage_folder_says_what_it_does():
 def test_every_module_belongs_to_a_known_stage():
     tops = {p.relative_to(PKG).parts[0].removesuffix(".py") for p in SOURCES}
     assert tops <= set(RANKS), tops - set(RANKS)
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(PKG.parent).with_suffix("")
+    parts = list(rel.parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_import_circles():
+    """Each stage reads top to bottom: no module reaches itself through imports, lazy ones included."""
+    modules = {_module_name(p): p for p in SOURCES}
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for _, mod in _imports(path):
+            while mod and mod not in modules:  # "from .x import name" names a module or a name in it
+                mod = mod.rpartition(".")[0]
+            if mod and mod != name and not name.startswith(mod + "."):  # a package's __init__ runs first anyway
+                targets.add(mod)
+        graph[name] = targets
+    circles = []
+    state: dict[str, int] = {}
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                circles.append(" → ".join([*stack[stack.index(nxt) :], nxt]))
+            elif nxt not in state:
+                visit(nxt, [*stack, nxt])
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert not circles, "import circles:\n" + "\n".join(circles)

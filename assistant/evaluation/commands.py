@@ -21,6 +21,7 @@ BENCH_MODULES = (
     "assistant.evaluation.bench_scale",
     "assistant.evaluation.bench_generations",
     "assistant.evaluation.bench_ingest_engines",
+    "assistant.evaluation.bench_lexical",
 )
 BENCHES: Registry = {}
 #: Decorator: register ``run(args)`` as ``assistant bench NAME``.

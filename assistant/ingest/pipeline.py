@@ -45,16 +45,10 @@ from ..storage.segments import (
     write_record,
 )
 from ..storage.store import Store
-from .chunking import chunk_sentences, split_long_sentences
+from .parts import PER_SENTENCE, POOLED, Embedded, chunk_vectors, prepare_text
 from .readers import SUPPORTED_SUFFIXES, origin_hash, read_paths
-from .segment import split_sentences
 
 SEGMENTER = "blingfire-paragraphs-v1"
-#: How sentence vectors are made: each sentence encoded on its own (``per-sentence``, the default),
-#: or one encoder pass per chunk with each sentence pooled from its tokens (``chunk-pooled-v1``, opt-in).
-#: An index keeps the method it was built with.
-POOLED = "chunk-pooled-v1"
-PER_SENTENCE = "per-sentence"
 #: Ingests embedding at least this many chunks run the encoder in the worker process
 #: (:mod:`assistant.models.worker`) at a lower priority; ``ASSISTANT_INGEST_WORKER=0`` turns it off.
 WORKER_MIN_CHUNKS = 64
@@ -64,8 +58,6 @@ ENGINES = ("inprocess", "ray")
 #: The file types an ingest reads, for messages.
 SUPPORTED = " ".join(sorted(SUPPORTED_SUFFIXES))
 
-#: One article's computed parts: (article, sentence spans, chunk spans, sentence vectors, chunk vectors).
-Embedded = tuple[Article, list[tuple[int, int]], list[tuple[int, int]], np.ndarray, np.ndarray]
 #: Computes the parts of ``todo`` articles, in order, a group at a time: ``compute(todo, method)``.
 Compute = Callable[[list[Article], str], Iterator[list[Embedded]]]
 
@@ -152,19 +144,6 @@ def check_compatible(manifest: dict, embedder: Embedder, settings: Settings, ind
     check_encoder(manifest, embedder, index_dir)
 
 
-def prepare_text(text: str, settings: Settings) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """Sentence and chunk spans of an article's text (what ingest embeds and stores)."""
-    # A sentence longer than a chunk is cut at clause boundaries into units that fit: every
-    # character of the article lies in some sentence that a chunk holds whole, so it can be cited.
-    sentences = split_long_sentences(text, split_sentences(text), settings.chunk_tokens)
-    chunks = chunk_sentences(text, sentences, settings.chunk_tokens, settings.chunk_overlap_sentences)
-    if len(chunks) > settings.max_article_passages:  # the rest of the text is kept but not indexed
-        chunks = chunks[: settings.max_article_passages]
-        end = chunks[-1][1]
-        sentences = [s for s in sentences if s[1] <= end]
-    return sentences, chunks
-
-
 def passages_cut(article: Article, chunks: list[tuple[int, int]], settings: Settings) -> str | None:
     """The warning for an article whose passages were cut at ``max_article_passages``, else None."""
     if len(chunks) < settings.max_article_passages or not article.text[chunks[-1][1] :].strip():
@@ -177,26 +156,6 @@ def passages_cut(article: Article, chunks: list[tuple[int, int]], settings: Sett
 
 def _prepare(article: Article, settings: Settings) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     return prepare_text(article.text, settings)
-
-
-def chunk_vectors(
-    sentence_vecs: np.ndarray, sentences: list[tuple[int, int]], chunks: list[tuple[int, int]]
-) -> np.ndarray:
-    """A chunk's vector: the length-weighted mean of its sentences' vectors, re-normalised."""
-    out = np.zeros((len(chunks), sentence_vecs.shape[1]), dtype=np.float32)
-    starts = np.array([s for s, _ in sentences])
-    ends = np.array([e for _, e in sentences])
-    lengths = (ends - starts).astype(np.float32)
-    for i, (a, b) in enumerate(chunks):
-        # Sentences are sorted and do not overlap: the ones inside [a, b) are one slice
-        # (a boolean mask over all sentences made large articles quadratic).
-        lo, hi = int(np.searchsorted(ends, a, side="right")), int(np.searchsorted(starts, b, side="left"))
-        if hi <= lo:
-            continue
-        mask = slice(lo, hi)
-        v = (sentence_vecs[mask] * np.sqrt(lengths[mask])[:, None]).sum(0)
-        out[i] = v / max(float(np.linalg.norm(v)), 1e-12)
-    return out
 
 
 def ingest_articles(

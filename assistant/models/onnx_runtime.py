@@ -39,9 +39,11 @@ from pathlib import Path
 
 import numpy as np
 
-logger = logging.getLogger(__name__)
+from .digests import sha256_file_cached
+from .locations import CACHE_ENV as CACHE_ENV  # re-exported: tests and users set it through here
+from .locations import cache_dir
 
-CACHE_ENV = "ASSISTANT_ONNX_CACHE"
+logger = logging.getLogger(__name__)
 #: Bumped when the graphs change (inputs, outputs, exporter); part of every cache key.
 EXPORT_VERSION = 1
 OPSET = 17
@@ -59,12 +61,6 @@ BATCH = 32
 KEEP_GRAPHS = 3
 KEEP_DAYS = 7
 _TOUCH_EVERY_S = 3600.0
-
-
-def cache_dir() -> Path:
-    """Where exported graphs live (``ASSISTANT_ONNX_CACHE`` relocates it)."""
-    env = os.environ.get(CACHE_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "article-assistant" / "onnx"
 
 
 def supported(folder: str | Path) -> bool:
@@ -186,8 +182,7 @@ def evict(keep: Path) -> list[Path]:
 
 
 def _sha256_path(path: Path) -> str:
-    from .digests import sha256_file_cached  # hashed once, then remembered while the file is unchanged
-
+    """Hashed once, then remembered while the file is unchanged."""
     return sha256_file_cached(path)
 
 
@@ -566,25 +561,7 @@ class OnnxBert:
         return out
 
 
-def _main() -> None:  # pragma: no cover - a convenience for installs
-    """Export (or verify) the bundled encoder and reader graphs: ``python -m assistant.models.onnx_runtime``."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from ..settings import Settings
-    from .embedding import Embedder
+if __name__ == "__main__":  # pragma: no cover - the older spelling of ``python -m assistant.models``
+    import runpy
 
-    t = time.perf_counter()
-    emb = Embedder.load()
-    print(f"encoder ready ({emb.encoder_info}) in {time.perf_counter() - t:.1f} s; cache {cache_dir()}")
-    reader = Settings.from_env().reader
-    if reader.lower() not in {"none", "off", "false", "0", ""}:
-        from ..settings import PROJECT_ROOT
-
-        path = PROJECT_ROOT / "assistant" / "data" / "reader.safetensors" if reader == "bundled" else Path(reader)
-        from .embedding import BUNDLED_SHA256, bundled_model_path
-
-        ensure_graph("reader", bundled_model_path(), BUNDLED_SHA256, path)
-        print(f"reader ready in {time.perf_counter() - t:.1f} s")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    _main()
+    runpy.run_module("assistant.models", run_name="__main__")

@@ -25,9 +25,10 @@ from ..terms import content_terms, content_terms_batch
 _SCORE_FILES = ("data", "indices", "indptr")
 
 
-def load_npy(path: Path, kind: str, ndim: int = 1) -> np.ndarray:
+def load_npy(path: Path, kind: str, ndim: int = 1, mmap: bool = False) -> np.ndarray:
     """A ``.npy`` array of dtype kind(s) ``kind`` ("f", "iu") and ``ndim`` dimensions, its header
-    checked against the file's size before anything is allocated; never unpickled."""
+    checked against the file's size before anything is allocated; never unpickled. ``mmap``: mapped
+    read-only rather than read (for files written once and never changed in place)."""
     from numpy.lib import format as npy
 
     with open(path, "rb") as fh:
@@ -44,7 +45,7 @@ def load_npy(path: Path, kind: str, ndim: int = 1) -> np.ndarray:
         raise ValueError(f"{path.name}: expected a {ndim}-D array of kind {kind!r}, found {dtype} {shape}")
     if math.prod(shape) * dtype.itemsize != size - header:
         raise ValueError(f"{path.name}: its header does not match its size")
-    return np.load(path, allow_pickle=False)
+    return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
 
 
 def numbered_terms(
@@ -289,7 +290,9 @@ class Postings:
             raise ValueError(f"BM25 postings in {folder} have an unknown format")
         if (meta.get("k1"), meta.get("b"), meta.get("method")) != (K1, B, "lucene"):
             raise ValueError("BM25 postings were made with other parameters")
-        arrays = {name: load_npy(folder / f"{name}.npy", kind=kind) for name, kind in _POSTINGS_ARRAYS.items()}
+        arrays = {
+            name: load_npy(folder / f"{name}.npy", kind=kind, mmap=True) for name, kind in _POSTINGS_ARRAYS.items()
+        }
         terms = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
         if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms):
             raise ValueError("BM25 vocabulary is not a list of terms")
@@ -430,7 +433,7 @@ class SegmentedLexical:
                 i = vocab.get(t)
                 if i is not None and indptr[i + 1] > indptr[i]:
                     a, b = int(indptr[i]), int(indptr[i + 1])
-                    np.add.at(out, rows[a:b] if off == 0 else rows[a:b] + off, scores[a:b])
+                    out[rows[a:b] if off == 0 else rows[a:b] + off] += scores[a:b]  # a term holds a row once
         return out
 
     search = LexicalIndex.search
