@@ -231,7 +231,7 @@ def _load_plugins() -> None:
     """Import the modules that register extra verbs (chat, eval, bench) when they exist."""
     import importlib
 
-    for mod in ("assistant.chat.app", "assistant.evaluation.commands", "assistant.evaluation.seeds_eval"):
+    for mod in ("assistant.chat.app", "assistant.evaluation.commands", "assistant.evaluation.eval_verb"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as exc:
