@@ -282,3 +282,11 @@ def test_the_answerer_compares_sentences_with_what_a_follow_up_borrowed():
     assert named.answer_vector(encode)[0] == len("What did he say about visas?")
     alone = plan_query("Which states recognize Abkhazia?", None)
     assert alone.answer_vector(encode)[0] == len("Which states recognize Abkhazia?")
+
+
+def test_an_it_that_names_nothing_in_the_question_is_a_follow_up():
+    history = normalise_history(["Who invented the mouse adapter for people with shaky hands?"])
+    plan = plan_query("Which company is going to make it?", history)
+    assert plan.mode == "follow-up"
+    assert "mouse" in plan.text.lower()
+    assert plan_query("How long did it take to build the bridge?", history).mode != "follow-up"

@@ -226,6 +226,26 @@ def dependence(question: str) -> Dependence:
     return Dependence(score, reasons, strong)
 
 
+_EXPLETIVE_IT = re.compile(
+    r"\bit\s+(?:is|was|will be|would be|has been|had been|seems|seemed)\s+(?:\w+\s+){0,2}?(?:that|to|for|whether|if)\b"
+    r"|\b(?:did|does|do|will|would|could)\s+it\s+take\b|\bwhat\s+(?:is|was)\s+it\s+(?:called|known)\b",
+    re.I,
+)
+
+
+def _new_names(question: str, history_terms: dict[str, float]) -> bool:
+    """The question names something (capitalised) and none of its names' words came up in the history."""
+    own = [stem(w) for n in names(question) for w in words(n)]
+    return bool(own) and not any(s in history_terms for s in own)
+
+
+def _refers_back(question: str) -> bool:
+    """True for an "it"/"its" that names nothing in the question itself ("Which company is going to make
+    it?": no name of its own, not "it is likely that …", "how long did it take"): it points to the conversation."""
+    toks = words(question)
+    return any(w in ("it", "its") for w in toks) and not names(question) and not _EXPLETIVE_IT.search(question)
+
+
 def is_follow_up(question: str) -> bool:
     """True when the question leans on earlier turns (pronouns, "what about X?", very short)."""
     return dependence(question).score >= 0.5
@@ -378,10 +398,11 @@ def plan_query(
         recent = [" ".join(e).strip() for e in exchanges[-EXCHANGES:]]
         if max(float(np.dot(v, encode(t))) for t in recent) >= RELATED_COSINE:
             shared = ["(meaning)"]
-    if dep.score >= 0.5 and (dep.strong or shared or dep.score >= 0.7):
+    if dep.score >= 0.5 and (dep.strong or shared or dep.score >= 0.7 or _refers_back(question)):
         mode, weight = FOLLOW_UP, dep.score
-    elif dep.score == 0 and names(question):
-        # A whole question naming what it asks about ("Who is the president of Georgia?" after
+    elif dep.score == 0 and shared == ["(meaning)"] and _new_names(question, h_weights):
+        # A whole question naming what it asks about, a name the conversation has not used, sharing
+        # no word with it, only a vague closeness of meaning ("Who is the president of Georgia?" after
         # "What is Russia doing on Georgian land?"): searched exactly as asked, like a new topic.
         plain.mode, plain.reasons = TOPIC_SWITCH, ["standalone: names its subject, leans on nothing"]
         return plain
