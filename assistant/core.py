@@ -30,7 +30,6 @@ from .answer.compose import (
     rerank_evidence,
     speaker_of,
     story_confidence,
-    story_query,
     summary,
     topic_confidence,
     weighted_coverage,
@@ -238,6 +237,12 @@ class Assistant:
         return self._state[0]
 
     @property
+    def threshold(self) -> float:
+        """The confidence below which an answer is an abstention (the answer model's, else the setting)."""
+        t = self.answerer.threshold
+        return t if t is not None else self.settings.abstain_threshold
+
+    @property
     def retriever(self) -> HybridRetriever:
         return self._state[1]
 
@@ -364,7 +369,7 @@ class Assistant:
                 cands[0].span = self.answerer.focus(cands[0], info_answer)
         best = cands[0] if cands else None
         timings["answer"] = time.perf_counter() - t
-        threshold = self.answerer.threshold if self.answerer.threshold is not None else self.settings.abstain_threshold
+        threshold = self.threshold
         if intent.kind == QUOTE and intent.speaker.lower() in _PRONOUNS:  # "What did he say about …?"
             resolved = classify(plan.resolved) if plan.resolved and plan.resolved != text else None
             intent.speaker = (
@@ -372,7 +377,7 @@ class Assistant:
             )
             intent.kind = QUOTE if intent.speaker else FACTOID
         if intent.kind == QUOTE and intent.speaker:
-            quoted = self._quote_answer(intent, text, query, cands, index, notes, confidence, threshold)
+            quoted = self._quote_answer(intent, text, query, cands, index, notes, confidence)
             if quoted is not None:
                 timings["total"] = time.perf_counter() - t0
                 quoted.timings = timings
@@ -450,7 +455,7 @@ class Assistant:
         out = ranked + rest
         if rest:
             dense = index.dense.scores_of(
-                self.embedder.encode_query(story_query(story)), np.array([h.chunk_id for h in rest])
+                self.embedder.encode_query(story.descriptor), np.array([h.chunk_id for h in rest])
             )
             for h, sc in zip(rest, dense.tolist()):
                 h.dense_score = 0.0 if sc != sc else float(sc)
@@ -515,7 +520,7 @@ class Assistant:
         cites = [_cite(index, s, sc, meta) for s, sc in zip(sents, scores)]
         # ``sentences`` read in order; ``citations`` strongest first (the one a reader checks first).
         ranked = sorted(cites, key=lambda c: -c.score)
-        threshold = self.answerer.threshold if self.answerer.threshold is not None else self.settings.abstain_threshold
+        threshold = self.threshold
         if not cites or confidence < threshold:
             return Answer(NOT_FOUND, True, round(confidence, 4), ranked, text, query, None, {}, notes, kind)
         joined = " ".join(c.quote for c in cites)
@@ -538,9 +543,8 @@ class Assistant:
         index: Index,
         notes: list[str],
         confidence: float,
-        threshold: float,
     ) -> Answer | None:
-        """ "What did X say about Y?": X's own quoted words about Y in the articles the answerer read."""
+        """Answer "What did X say about Y?" with X's own quoted words about Y in the articles the answerer read."""
         articles: list[str] = []
         for c in cands[:30]:
             if c.sentence.article_id not in articles:

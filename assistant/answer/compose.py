@@ -159,7 +159,7 @@ def quote_sentences(
     sents = article_sentences(index, article_id)
     if not sents:
         return []
-    attrs = attribute([s.text for s, _ in sents])
+    attrs = attribute([s.text for s, _ in sents])  # (the vectors are needed too: not :func:`attributed`)
     idf = index.lexical.idf
     vecs = _sentence_vectors(sents, len(topic_vector))
     dense = (vecs @ np.asarray(topic_vector, np.float32)).tolist()
@@ -180,17 +180,25 @@ def quote_sentences(
     return runs
 
 
-def speaker_of(index: Index, sentence: Sentence) -> tuple[str | None, Sentence | None]:
+def attributed(index: Index, article_id: str) -> tuple[list[Sentence], list]:
+    """An article's sentences and their :class:`~.quotes.Attribution` (who says each)."""
+    sents = [s for s, _ in article_sentences(index, article_id)]
+    return sents, attribute([s.text for s in sents])
+
+
+def speaker_of(index: Index, sentence: Sentence, cache: dict | None = None) -> tuple[str | None, Sentence | None]:
     """Who says ``sentence`` (by the article's attribution) and the sentence that names them
-    (``sentence`` itself when its text holds the name, else the nearest earlier one that does)."""
-    sents = [s for s, _ in article_sentences(index, sentence.article_id)]
+    (``sentence`` itself when its text holds the name, else the nearest earlier one that does).
+    ``cache``: article id → :func:`attributed`, for several sentences of the same articles."""
+    if cache is None:
+        cache = {}
+    if sentence.article_id not in cache:
+        cache[sentence.article_id] = attributed(index, sentence.article_id)
+    sents, attrs = cache[sentence.article_id]
     pos = next((i for i, s in enumerate(sents) if s.start == sentence.start), None)
-    if pos is None:
+    if pos is None or not attrs[pos].speaker:
         return None, None
-    attrs = attribute([s.text for s in sents])
     name = attrs[pos].speaker
-    if not name:
-        return None, None
     surname = fold(name.split()[-1])
     for i in range(pos, -1, -1):
         if surname in {fold(w) for w in re.findall(r"[\w'’-]+", sents[i].text)}:
@@ -281,11 +289,6 @@ def story_confidence(story: StoryMatch) -> float:
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def story_query(story: StoryMatch) -> str:
-    """What the story's chunks are compared with when their dense score is needed."""
-    return story.descriptor
-
-
 #: Words that state a reason or a way: "because", "due to", "in protest against", "would help it to" …
 CAUSAL = re.compile(
     r"\b(?:because|due to|owing to|thanks to|as a result|result(?:ed|s)? (?:in|from)|in protest|in order to|so that|"
@@ -351,11 +354,12 @@ def who_said(cands: list, question: str, index: Index, depth: int = 10):
         return weighted_coverage(terms, set(content_terms(c.sentence.text)), idf)
 
     best, best_score, best_cov = None, 0.0, 0.0
+    attributions: dict = {}  # each article's attribution, worked out once
     for c in cands[:depth]:
         cov = coverage(c)
         if cov < 0.5:
             continue
-        name, _ = speaker_of(index, c.sentence)
+        name, _ = speaker_of(index, c.sentence, attributions)
         if name is None:
             continue
         score = cov + c.features.get("dense_sent", 0.0)

@@ -170,10 +170,6 @@ class Intent:
     about: str = ""  # topic/quote: what it asks about (Y); articles: the name (X)
     speaker: str = ""  # quote: who (X)
 
-    @property
-    def names_story(self) -> bool:
-        return bool(self.story)
-
 
 def _tidy(text: str) -> str:
     text = re.sub(r"\s+", " ", text).strip(" ,;:")

@@ -70,19 +70,7 @@ class UploadLimit:
                     return {"type": "http.disconnect"}
             return message
 
-        async def guarded_send(message):
-            if state["refused"]:
-                return
-            state["started"] = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, guarded_send)
-        except Exception:
-            if not state["refused"]:
-                raise
-        if state["refused"] and not state["started"]:
-            await self._refuse(send, state["refused"])
+        await self._serve(scope, limited_receive, send, state, lambda: state["refused"])
 
     async def _capped(self, scope, receive, send):
         """Any other request: a body over ``max_body_bytes`` is refused (by its declared length, or as it streams)."""
@@ -111,6 +99,12 @@ class UploadLimit:
                     return {"type": "http.disconnect"}
             return msg
 
+        await self._serve(scope, limited_receive, send, state, lambda: message)
+
+    async def _serve(self, scope, receive, send, state: dict, refusal) -> None:
+        """Run the app reading through ``receive``; once ``state["refused"]`` is set nothing more of its
+        response is sent, and ``refusal()`` goes out instead when it had not started one."""
+
         async def guarded_send(msg):
             if state["refused"]:
                 return
@@ -118,12 +112,12 @@ class UploadLimit:
             await send(msg)
 
         try:
-            await self.app(scope, limited_receive, guarded_send)
+            await self.app(scope, receive, guarded_send)
         except Exception:
             if not state["refused"]:
                 raise
         if state["refused"] and not state["started"]:
-            await self._refuse(send, message)
+            await self._refuse(send, refusal())
 
     @staticmethod
     async def _refuse(send, message: str) -> None:

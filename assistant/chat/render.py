@@ -561,24 +561,31 @@ def articles_html(
     shown = filter_articles(articles, query)
     pages = page_count(len(shown), per_page)
     page = max(0, min(int(page or 0), pages - 1))
-    items = []
-    for art in shown[page * per_page : (page + 1) * per_page]:
-        meta = byline(art.author, art.date)
-        badge = '<span class="aa-new">new</span>' if art.id in new else ""
-        items.append(
-            f'<li><div class="aa-title">{esc(art.title or art.id)}{badge}</div>'
-            f'<div class="aa-byline">{meta}{" · " if meta else ""}<code>{esc(art.id)}</code></div></li>'
-        )
+    items = [
+        _article_item(art.id, art.title, art.author, art.date, art.id in new)
+        for art in shown[page * per_page : (page + 1) * per_page]
+    ]
     if query and not shown:
         items.append(f'<li class="aa-muted">No article matches “{esc(query)}”.</li>')
+    return _article_panel(items, total, len(shown), query, page, pages if len(shown) > per_page else 1, per_page)
+
+
+def _article_item(aid: str, title: str, author: str, date: str, is_new: bool, extra: str = "") -> str:
+    """One article of a list: title (marked when just added), byline and id, then ``extra``."""
+    meta = byline(author, date)
+    badge = '<span class="aa-new">new</span>' if is_new else ""
+    return (
+        f'<li><div class="aa-title">{esc(title or aid)}{badge}</div>'
+        f'<div class="aa-byline">{meta}{" · " if meta else ""}<code>{esc(aid)}</code></div>{extra}</li>'
+    )
+
+
+def _article_panel(items: list[str], total: int, matched: int, query: str, page: int, pages: int, per_page: int) -> str:
+    """The article list with its head (how many indexed, how many match) and, past one page, the page line."""
     head = f"{total} article{'s' if total != 1 else ''} indexed"
     if query:
-        head += f" · {len(shown)} match{'es' if len(shown) != 1 else ''} “{esc(query)}”"
-    nav = (
-        f'<div class="aa-pageinfo">page {page + 1} of {pages} · {per_page} a page</div>'
-        if len(shown) > per_page
-        else ""
-    )
+        head += f" · {matched} match{'es' if matched != 1 else ''} “{esc(query)}”"
+    nav = f'<div class="aa-pageinfo">page {page + 1} of {pages} · {per_page} a page</div>' if pages > 1 else ""
     return (
         f'<div class="aa-articles"><div class="aa-panel-head">{head}</div>'
         f'<ul class="aa-article-list">{"".join(items)}</ul>{nav}</div>'
@@ -599,8 +606,6 @@ def search_results_html(result: Mapping[str, object], new_ids: Sequence[str] = (
     )
     items = []
     for row in rows:
-        meta = byline(row["author"], row["date"])
-        badge = '<span class="aa-new">new</span>' if row["id"] in new else ""
         passage = row.get("passage")
         snippet = (
             f'<div class="aa-snippet"><span class="aa-label">In the text</span> '
@@ -608,20 +613,10 @@ def search_results_html(result: Mapping[str, object], new_ids: Sequence[str] = (
             if passage
             else ""
         )
-        items.append(
-            f'<li><div class="aa-title">{esc(row["title"] or row["id"])}{badge}</div>'
-            f'<div class="aa-byline">{meta}{" · " if meta else ""}<code>{esc(row["id"])}</code></div>{snippet}</li>'
-        )
+        items.append(_article_item(row["id"], row["title"], row["author"], row["date"], row["id"] in new, snippet))
     if query and not rows:
         items.append(f'<li class="aa-muted">No article mentions “{esc(query)}” (title, author, date, id or text).</li>')
-    head = f"{total} article{'s' if total != 1 else ''} indexed"
-    if query:
-        head += f" · {shown} match{'es' if shown != 1 else ''} “{esc(query)}”"
-    nav = f'<div class="aa-pageinfo">page {page + 1} of {pages} · {per_page} a page</div>' if pages > 1 else ""
-    return (
-        f'<div class="aa-articles"><div class="aa-panel-head">{head}</div>'
-        f'<ul class="aa-article-list">{"".join(items)}</ul>{nav}</div>'
-    )
+    return _article_panel(items, total, shown, query, page, pages, per_page)
 
 
 def confirm_remove_html(titles: Sequence[str]) -> str:

@@ -25,12 +25,7 @@ from .seeds_eval import _default_assistant as default_assistant
 def cmd_eval(args: argparse.Namespace) -> int:
     if args.news:
         return _cmd_news(args)
-    if args.index is not None:
-        from ..core import Assistant
-
-        assistant = Assistant.load(args.index)
-    else:
-        assistant = default_assistant()
+    assistant = _assistant(args, default_assistant)
     report, failures = run_gate(assistant, args.set, args.thresholds, None if args.no_write else args.out)
     print(format_table(report["metrics"], report["thresholds"]))
     if not args.no_write:
@@ -42,18 +37,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _assistant(args: argparse.Namespace, build):
+    """The assistant over ``--index``, else the set's own cached index (``build()``)."""
+    if args.index is None:
+        return build()
+    from ..core import Assistant
+
+    return Assistant.load(args.index)
+
+
 def _cmd_news(args: argparse.Namespace) -> int:
-
-    if args.index is not None:
-        from ..core import Assistant
-
-        assistant = Assistant.load(args.index)
-    else:
-        try:
-            assistant = news_assistant(args.data, progress=True)
-        except FileNotFoundError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+    try:
+        assistant = _assistant(args, lambda: news_assistant(args.data, progress=True))
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     set_path = args.set if args.set != DEFAULT_SET else NEWS_SET
     if args.reader_ratio:
         print(json.dumps(reader_latency_ratio(assistant, load_news_set(set_path)), indent=1))

@@ -34,6 +34,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..answer.compose import article_sentences
 from ..settings import PROJECT_ROOT
 from .metrics import auroc, percentiles, reliability
 from .seeds_eval import matches
@@ -107,8 +108,7 @@ def gold_spans(item: NewsItem, sentences: list[tuple[int, int, str]]) -> list[tu
 
 
 def _sentences(assistant, article_id: str) -> list[tuple[int, int, str]]:
-    text = assistant.index.store.article_text(article_id)
-    return [(s.start, s.end, s.text) for s, _ in assistant.index.store.sentences_in(article_id, 0, len(text))]
+    return [(s.start, s.end, s.text) for s, _ in article_sentences(assistant.index, article_id)]
 
 
 def _answer_sentences(ans) -> list:

@@ -90,15 +90,7 @@ class FullText:
         index = tv.Index(schema(), path=str(folder), reuse=False)
         index.register_tokenizer(ANALYZER, analyzer())
         writer = index.writer(heap, threads)
-        for cid, text in items:
-            doc = tv.Document()
-            doc.add_unsigned("id", int(cid))
-            doc.add_text("text", text)
-            writer.add_document(doc)
-        writer.commit()
-        writer.wait_merging_threads()
-        index.reload()
-        return cls(index)
+        return cls._commit(tv, index, writer, items)
 
     @classmethod
     def derive(
@@ -120,6 +112,11 @@ class FullText:
         gone = [int(c) for c in remove]
         for a in range(0, len(gone), 10_000):  # (a term of the u64 field; delete_documents_by_term makes an i64 one)
             writer.delete_documents_by_query(tv.Query.term_set_query(index.schema, "id", gone[a : a + 10_000]))
+        return cls._commit(tv, index, writer, items)
+
+    @classmethod
+    def _commit(cls, tv, index, writer, items: Iterable[tuple[int, str]]) -> FullText:
+        """Add ``items`` (chunk id, text), commit, wait for merges and open the result."""
         for cid, text in items:
             doc = tv.Document()
             doc.add_unsigned("id", int(cid))
