@@ -128,3 +128,8 @@ def test_a_person_name_is_not_an_acronym_a_nationality_or_a_phone_number():
     s = "Consumers can call 0800 028 9276 in the UK."
     assert not fits(COUNT, "9276", "How many incidents?", s)
     assert fitting_span(NAME, "The parents of a girl are suing US giant Wal-Mart.", q) is None
+
+
+def test_a_leading_context_clause_is_not_a_story():
+    for q in ("In the Philippines, what percentage of students attend private schools?", "In the mid 18th century, who did?"):
+        assert classify(q).story == ""

@@ -304,9 +304,16 @@ LEAD_PENALTY = 1.5
 RERANK_DEPTH = 8
 
 
+#: A story's lead restates its headline only in a story of some length (not a paragraph-long article).
+LEAD_MIN_SENTENCES = 8
+
+
 def is_lead(index: Index, sentence: Sentence) -> bool:
-    """The story's first sentence (the standfirst that restates the headline)."""
-    return not index.store.article_text(sentence.article_id)[: sentence.start].strip()
+    """The first sentence of a story of :data:`LEAD_MIN_SENTENCES` or more (the standfirst that restates the headline)."""
+    text = index.store.article_text(sentence.article_id)
+    if text[: sentence.start].strip():
+        return False
+    return len(index.store.sentences_in(sentence.article_id, 0, len(text))) >= LEAD_MIN_SENTENCES
 
 
 def rerank_evidence(cands: list, kind: str, index: Index) -> list:

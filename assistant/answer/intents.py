@@ -39,6 +39,10 @@ FACTOID, QUOTE, TOPIC, SUMMARY, WHY, YESNO, ARTICLES = (
 KINDS = (FACTOID, QUOTE, TOPIC, SUMMARY, WHY, YESNO, ARTICLES)
 
 _DOC = r"(?:article|story|stories|report|piece|item|news|coverage|feature|column|interview|bit|one|text|write-?up)"
+_EVENT = (
+    r"row|rows|case|affair|saga|dispute|scandal|strike|deal|trial|lawsuit|launch|ban|protest|inquiry|crisis|"
+    r"controversy|campaign|battle|fight|takeover|merger|bid|vote|election|auction|attack|arrest|sale|plan|plans|move"
+)
 _DOCS = r"(?:articles|stories|reports|pieces|items|texts|documents|news items|ones)"
 _ABOUT = r"(?:about|on|of|covering|concerning|regarding|into|describing|that (?:covers|covered|describes|is about))"
 _SAY = r"(?:say|said|says|tell|told|think|thinks|thought|claim|claimed|warn|warned|add|added|describe|described|call|called|reveal|revealed|admit|admitted|argue|argued|insist|insisted|comment|commented|mention|mentioned|explain|explained|suggest|suggested|predict|predicted|sum up|summed up|sums up|put it|respond|responded|react|reacted)"
@@ -55,7 +59,9 @@ _STORY_LEAD = re.compile(  # "In the story about X, who …?"
     re.I,
 )
 _STORY_CLAUSE = re.compile(  # "In the feta row, who said …?", "In the Baghdad Blogger festival piece, why …?"
-    r"^\s*(?:in|according to|from|within)\s+(?:the|that|this)\s+(?P<story>[^,?]{3,80}?)\s*,\s*"
+    # The clause must end on a word for a story or a news event: "In the Philippines, …" and "In the mid 18th
+    # century, …" are the question's own context, not a story.
+    rf"^\s*(?:in|according to|from|within)\s+(?:the|that|this)\s+(?P<story>[^,?]{{0,80}}?\b(?:{_DOC}|{_EVENT}))\s*,\s*"
     r"(?P<rest>(?:who|whom|whose|what|when|where|why|how|which|did|does|do|is|are|was|were|has|have|had|will|would|can|could)\b.+)$",
     re.I,
 )
