@@ -131,5 +131,8 @@ def test_a_person_name_is_not_an_acronym_a_nationality_or_a_phone_number():
 
 
 def test_a_leading_context_clause_is_not_a_story():
-    for q in ("In the Philippines, what percentage of students attend private schools?", "In the mid 18th century, who did?"):
+    for q in (
+        "In the Philippines, what percentage of students attend private schools?",
+        "In the mid 18th century, who did?",
+    ):
         assert classify(q).story == ""

@@ -179,6 +179,10 @@ def run_squad(args: argparse.Namespace, name: str, folder: str) -> int:
 
     path = dataset_file(args.data, folder)
     articles, items = load_squad(path, limit=args.limit, seed=args.seed)
+    if getattr(args, "unseen", False) and args.limit:  # questions outside the default sample (seed 0)
+        seen = {it.id for it in load_squad(path, limit=args.limit, seed=0)[1]}
+        rest = [it for it in load_squad(path)[1] if it.id not in seen]
+        items = random.Random(args.seed or 1).sample(rest, min(args.limit, len(rest)))
     articles = limit_corpus(articles, items, args.corpus_limit, args.seed)
     settings = Settings.from_env(fusion=args.fusion, dense_rescore=args.dense_rescore)
     embedder = getattr(args, "embedder", None) or Embedder.load(settings.model, settings.allow_download)
@@ -246,6 +250,11 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fusion", choices=("minmax", "rrf"), help="override settings.fusion (comparisons)")
     p.add_argument("--dense-rescore", choices=("max_sentence", "chunk"), help="override settings.dense_rescore")
     p.add_argument("--seed", type=int, default=0, help="sampling seed for --limit / --corpus-limit")
+    p.add_argument(
+        "--unseen",
+        action="store_true",
+        help="with --limit: sample from the questions outside the default (seed 0) sample, i.e. ones not looked at",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
