@@ -25,8 +25,10 @@ from .answer.compose import (
     StoryMatch,
     about,
     articles_mentioning,
+    articles_quoting,
     find_story,
     quote_sentences,
+    quotes_by,
     rerank_evidence,
     speaker_of,
     story_confidence,
@@ -65,6 +67,8 @@ _NUMBERISH = re.compile(
 STORY_MIN_COVERAGE = 0.5
 #: Confidence of "what did X say about Y" when X is quoted on Y in a retrieved story.
 QUOTE_CONFIDENCE = 0.7
+#: How many of the archive's articles quoting a speaker are read when none of those retrieved does.
+QUOTE_ARTICLES = 10
 _PRONOUNS = {"he", "she", "they", "him", "her", "them", "it"}
 logger = logging.getLogger(__name__)
 
@@ -527,10 +531,11 @@ class Assistant:
         return Answer(joined, False, round(confidence, 4), ranked, text, query, span, {}, notes, kind, cites)
 
     def _articles_answer(self, intent, text: str, query: str, index: Index, notes: list[str]) -> Answer:
-        """ "Which articles mention X?": one cited sentence per article that names X."""
-        sents = articles_mentioning(index, intent.about)
+        """ "Which articles mention X?": one cited sentence per article that names X ("Which
+        articles quote X?": one of X's quoted sentences per article)."""
+        sents = quotes_by(index, intent.speaker) if intent.speaker else articles_mentioning(index, intent.about)
         if not sents:
-            notes.append(f"no article mentions “{intent.about}”")
+            notes.append(f"no article {'quotes' if intent.speaker else 'mentions'} “{intent.about}”")
             return Answer(NOT_FOUND, True, 0.0, [], text, query, None, {}, notes, ARTICLES)
         return self._multi(sents, [1.0] * len(sents), 0.95, text, query, index, notes, ARTICLES)
 
@@ -549,17 +554,30 @@ class Assistant:
         for c in cands[:30]:
             if c.sentence.article_id not in articles:
                 articles.append(c.sentence.article_id)
+        # The speaker index (recorded at ingest) says which of them quote the speaker; when none of
+        # those read does and the question names no story, the archive's other articles quoting them.
+        quoting = articles_quoting(index, intent.speaker)
+        archive = False
+        if quoting is not None:
+            quoted = set(quoting)
+            read = [a for a in articles if a in quoted][:3]
+            if not read and not intent.story:
+                read, archive = quoting[:QUOTE_ARTICLES], True
+        else:
+            read = articles[:3]
         topic = intent.about or intent.question
         vec = self.embedder.encode_query(topic)
         terms = content_terms(intent.about)
         best = None
-        for aid in articles[:3]:
+        for aid in read:
             for run in quote_sentences(index, aid, intent.speaker, vec, terms)[:1]:
                 if best is None or max(x.score for x in run) > max(x.score for x in best):
                     best = run
         if best is None:
             return None
         top = max(best, key=lambda x: x.score)
+        if archive and terms and top.coverage == 0:
+            return None  # quoted elsewhere, but not on this topic
         first = cands[0].sentence
         if (
             first.start not in {x.sentence.start for x in best}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.answer.intents import classify, speaker_name, split_story
-from assistant.answer.quotes import attribute, same_person
+from assistant.ingest.quotes import attribute, same_person
 from assistant.answer.typecheck import COUNT, MONEY, NAME, fits, fitting_span, wanted
 
 

@@ -152,3 +152,58 @@ def test_why_questions_cite_the_reason_not_the_lead(news):
     a = news.ask("Why did the ferry crews walk out?")
     assert not a.abstained
     assert "12% pay rise" in a.text
+
+
+def test_which_articles_quote_a_speaker(news):
+    a = news.ask("Which articles quote Marta Quell?")
+    assert a.intent == "articles" and not a.abstained
+    assert [c.article_id for c in a.sentences] == ["ferry"]
+    assert "Quell" in a.sentences[0].quote  # the quoted sentence that names her
+    _verbatim(a, news)
+    assert [c.article_id for c in news.ask("Where has Ines Vogt been quoted?").sentences] == ["museum"]
+    # Named but never quoted: the bridge story names Bluewater Lines' plans, not the council's words.
+    none = news.ask("Which articles quote Zanzibar Smith?")
+    assert none.abstained and none.citations == []
+
+
+def test_speakers_are_recorded_at_ingest_and_follow_removal_and_compaction(tmp_path, embedder):
+    from assistant.ingest.pipeline import compact_index
+
+    folder = tmp_path / "news"
+    folder.mkdir()
+    for name in ("ferry.txt", "museum.txt"):
+        (folder / name).write_text(STORIES[name], encoding="utf-8")
+    index = tmp_path / "index"
+    first = Assistant.build([folder], index, embedder=embedder)
+    quotes = {who for _, _, who, quoted in first.index.store.quotes_in("ferry") if quoted}
+    assert {"Marta Quell", "Tomas Brandt"} <= quotes  # "…," she said → the last speaker named
+    (folder / "console.txt").write_text(STORIES["console.txt"], encoding="utf-8")
+    first.ingest([folder])
+    first.remove(["museum"])
+    assert [c.article_id for c in first.ask("Which articles quote Ruth Calder?").sentences] == ["console"]
+    assert first.ask("Which articles quote Ines Vogt?").abstained  # removed with its article
+    first.close()
+    compact_index(index)  # the segments merge: their speakers with them
+    again = Assistant.load(index, embedder=embedder)
+    assert [c.article_id for c in again.ask("Which articles quote Quell?").sentences] == ["ferry"]
+    assert again.ask("Which articles quote Ines Vogt?").abstained
+    again.close()
+
+
+def test_an_index_from_before_speakers_were_recorded_still_finds_quotes(tmp_path):
+    from assistant.records import Article
+    from assistant.storage.store import Store
+
+    text = STORIES["ferry.txt"]
+    sents = [(m, m + len(line)) for line in text.splitlines() if line for m in [text.index(line)]]
+    for name, speakers in (("old", False), ("new", True)):
+        (tmp_path / name).mkdir()
+        store = Store(tmp_path / name / "store.sqlite", first_chunk_id=0 if name == "old" else 1000)
+        if not speakers:  # what a store written before this version holds: no speakers table
+            store.connect().execute("DROP TABLE quotes")
+        store.add_article(Article(name, "Ferry", text), [(0, len(text))], sents, None, [(0, 5, "X Y", "y", True)])
+        store.commit()
+        assert (store.quotes_in(name) is None) is not speakers
+        store.close()
+    assert Store(tmp_path / "new" / "store.sqlite", readonly=True).quoted_articles("y") == {"new": {"X Y": 1}}
+    assert Store(tmp_path / "old" / "store.sqlite", readonly=True).quoted_articles("y") is None

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..ingest.quotes import Attribution, attribute, same_person, speaker_key
 from ..records import Sentence
 from ..search.retrieval import Hit, HybridRetriever
 from ..storage.index import Index
 from ..terms import STOPWORDS, content_terms, fold, stem, words
-from .quotes import attribute, same_person
 
 #: Sentences of a summary, and the longest lead that still gets a second and third sentence.
 SUMMARY_SENTENCES = 3
@@ -159,7 +159,7 @@ def quote_sentences(
     sents = article_sentences(index, article_id)
     if not sents:
         return []
-    attrs = attribute([s.text for s, _ in sents])  # (the vectors are needed too: not :func:`attributed`)
+    attrs = attributions(index, article_id, [s for s, _ in sents])  # (with the vectors: not :func:`attributed`)
     idf = index.lexical.idf
     vecs = _sentence_vectors(sents, len(topic_vector))
     dense = (vecs @ np.asarray(topic_vector, np.float32)).tolist()
@@ -180,10 +180,30 @@ def quote_sentences(
     return runs
 
 
-def attributed(index: Index, article_id: str) -> tuple[list[Sentence], list]:
-    """An article's sentences and their :class:`~.quotes.Attribution` (who says each)."""
+def attributed(index: Index, article_id: str) -> tuple[list[Sentence], list[Attribution]]:
+    """An article's sentences and their :class:`~assistant.ingest.quotes.Attribution` (who says each)."""
     sents = [s for s, _ in article_sentences(index, article_id)]
-    return sents, attribute([s.text for s in sents])
+    return sents, attributions(index, article_id, sents)
+
+
+def attributions(index: Index, article_id: str, sents: list[Sentence]) -> list[Attribution]:
+    """Who says each of an article's sentences: as recorded at ingest, else (an index from before
+    speakers were recorded) by the same rules now."""
+    rows = index.store.quotes_in(article_id)
+    if rows is None:
+        return attribute([s.text for s in sents])
+    by_start = {a: (who, quoted) for a, _, who, quoted in rows}
+    return [Attribution(*by_start.get(s.start, (None, False))) for s in sents]
+
+
+def articles_quoting(index: Index, name: str) -> list[str] | None:
+    """The articles quoting ``name`` ("Wenger", "Arsene Wenger"), most quotations first, from the
+    speakers recorded at ingest; None for an index that does not record them."""
+    found = index.store.quoted_articles(speaker_key(name))
+    if found is None:
+        return None
+    counts = {aid: sum(n for who, n in names.items() if same_person(name, who)) for aid, names in found.items()}
+    return sorted((aid for aid, n in counts.items() if n), key=lambda aid: (-counts[aid], aid))
 
 
 def speaker_of(index: Index, sentence: Sentence, cache: dict | None = None) -> tuple[str | None, Sentence | None]:
@@ -274,6 +294,26 @@ def _articles_naming(index: Index, name: str, limit: int, depth: int) -> list[Se
         order.append(c.article_id)
     ranked = sorted(order, key=lambda a: (-found[a][0], order.index(a)))
     return [found[a][1] for a in ranked[:limit]]
+
+
+def quotes_by(index: Index, name: str, limit: int = ARTICLES_LISTED) -> list[Sentence]:
+    """One sentence per article quoting ``name``, most quotations first: their first quoted
+    sentence that names them (else their first quoted one). From the speakers recorded at ingest;
+    an index from before them attributes the articles that name ``name``."""
+    found = articles_quoting(index, name)
+    if found is None:
+        found = [s.article_id for s in articles_mentioning(index, name, limit=10 * limit)]
+    out = []
+    surname = speaker_key(name)
+    for aid in found:
+        sents, attrs = attributed(index, aid)
+        theirs = [s for s, a in zip(sents, attrs) if a.quoted and same_person(name, a.speaker)]
+        if theirs:
+            named = [s for s in theirs if surname in {fold(w) for w in words(s.text)}]
+            out.append((named or theirs)[0])
+        if len(out) >= limit:
+            break
+    return out
 
 
 def topic_confidence(best: Scored) -> float:

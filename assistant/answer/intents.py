@@ -3,7 +3,8 @@
 The kinds (``Intent.kind``):
 
 - ``summary``: "Summarise the story about X", "What is the report on X about?", "Give me the gist of …"
-- ``articles``: "Which articles mention X?", "Which stories talk about X?"
+- ``articles``: "Which articles mention X?", "Which stories talk about X?"; "Which articles quote X?"
+  (``speaker`` set: the articles where X is quoted)
 - ``quote``: "What did X say about Y?", "How did X describe Y?", "Who said …?"
 - ``topic``: "What does the article on X say about Y?", "Tell me about Y", "What happened to Y?"
 - ``why``: "Why …?", "How did …?", "What caused …?"
@@ -115,6 +116,15 @@ _ARTICLES = [
     ),
     re.compile(rf"^\s*how many\s+{_DOCS}\s+(?:mention|talk about|cover|discuss)\s+(?P<name>.+?)\s*[.?!]*$", re.I),
 ]
+# "Which articles quote Arsene Wenger?", "Where has Wenger been quoted?", "In which stories is Blair quoted?"
+_QUOTING = re.compile(
+    rf"^\s*(?:(?:which|what|any|list(?:\s+the)?|show(?:\s+me)?(?:\s+the)?|find(?:\s+the)?)\s+(?:other\s+)?{_DOCS}\s+"
+    rf"(?:(?:that|which)\s+)?(?:also\s+)?(?:quote|quotes|quoted|have quotes from|quoting)\s+"
+    r"(?!(?:the\s+)?(?:figures|data|statistics|numbers|research|a report|reports|a study|studies)\b)(?P<name>.+?)"
+    rf"|(?:where|in which {_DOCS}|in what {_DOCS})\s+(?:is|are|was|were|has|have)\s+(?P<name2>.+?)\s+(?:been\s+)?quoted)"
+    r"\s*[.?!]*$",
+    re.I,
+)
 _QUOTE = re.compile(
     rf"^\s*(?:and\s+)?(?:what|how)\s+(?:did|does|do|has|have|had|was|is|will)\s+(?P<speaker>.+?)\s+(?:have\s+to\s+)?{_SAY}\b"
     r"(?:\s+(?:about|of|on|regarding|when|that|in response to|in reply to|after)\s+(?P<about>.+?)|\s+(?P<clause>[^?]+?))?\s*[.?!]*$",
@@ -230,6 +240,10 @@ def classify(question: str) -> Intent:
             if story and story.lower() not in {"it", "this", "that", "them"}:
                 return Intent(SUMMARY, q, story=story)
             return Intent(SUMMARY, q)
+    m = _QUOTING.match(q)
+    if m:  # "Which articles quote X?": the speaker is the name looked up
+        name = _tidy(m.group("name") or m.group("name2"))
+        return Intent(ARTICLES, q, about=name, speaker=name)
     for pattern in _ARTICLES:
         m = pattern.match(q)
         if m:

@@ -17,9 +17,15 @@ from ..storage.generations import IndexDir
 CACHE = Path(os.environ.get("ASSISTANT_BENCH_CACHE", Path.home() / ".cache" / "article-assistant" / "bench"))
 
 
+#: What a cached index stores beyond chunks and vectors: changed when an ingest records something new
+#: (``speakers``: each sentence's speaker), so a benchmark never reads a cache without it.
+STORED = "speakers"
+
+
 def corpus_key(articles: list[Article], embedder: Embedder, settings: Settings) -> str:
     h = hashlib.sha256()
     h.update(json.dumps([embedder.spec.name, chunking_settings(settings)]).encode())
+    h.update(STORED.encode())
     if sentence_vector_method(embedder) == POOLED:  # sentence vectors from one pass per chunk
         h.update(json.dumps([POOLED, embedder.encoder_info]).encode())
     elif embedder.encoder_info.get("quantisation", "fp32") != "fp32":  # (fp32 keys stay as they were)

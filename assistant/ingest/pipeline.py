@@ -46,6 +46,7 @@ from ..storage.segments import (
 )
 from ..storage.store import Store
 from .parts import PER_SENTENCE, POOLED, Embedded, chunk_vectors, prepare_text
+from .quotes import quote_rows
 from .readers import SUPPORTED_SUFFIXES, origin_hash, read_paths
 
 SEGMENTER = "blingfire-paragraphs-v1"
@@ -679,7 +680,7 @@ def _embed_and_store(
         for art, sents, chunks, svecs, cvecs in group:
             if chunks and (cut := passages_cut(art, chunks, settings)):
                 report.warnings.append(cut)
-            ids = store.add_article(art, chunks, sents, svecs)
+            ids = store.add_article(art, chunks, sents, svecs, quote_rows(art.text, sents))
             t_index = time.perf_counter()
             for k in range(0, len(chunks), 8192):  # a slice at a time: a huge article's vectors once
                 dense.add(np.asarray(ids[k : k + 8192]), cvecs[k : k + 8192])

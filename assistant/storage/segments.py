@@ -146,6 +146,13 @@ def merge_segments(
             'INSERT INTO sentences (article_id, start, "end", embedding) SELECT article_id, start, "end", embedding '
             "FROM src.sentences WHERE article_id NOT IN (SELECT id FROM dead) ORDER BY id"
         )
+        if con.execute("SELECT 1 FROM src.sqlite_master WHERE type = 'table' AND name = 'quotes'").fetchone():
+            con.execute(
+                "INSERT INTO quotes SELECT * FROM src.quotes WHERE article_id NOT IN (SELECT id FROM dead) "
+                "ORDER BY rowid"
+            )
+        else:  # a segment from before speakers were recorded: the merged one records none either
+            con.execute("DROP TABLE IF EXISTS quotes")
         gone = [r[0] for r in con.execute("SELECT c.id FROM src.chunks c JOIN dead d ON c.article_id = d.id")]
         dead_ids.append(np.asarray(sorted(gone), dtype=np.int64))
         con.commit()
@@ -303,6 +310,20 @@ class SegmentedStore:
 
         parts = [live(store, dead) for (store, _, _), dead in zip(self.parts, self._dead_chunks)]
         yield from heapq.merge(*parts, key=lambda x: x[0])
+
+    def quotes_in(self, article_id: str) -> list[tuple[int, int, str, bool]] | None:
+        store = self._holder(article_id)
+        return store.quotes_in(article_id) if store is not None else None
+
+    def quoted_articles(self, key: str) -> dict[str, dict[str, int]] | None:
+        """As :meth:`Store.quoted_articles` over the live articles (None when a segment records no speakers)."""
+        out: dict[str, dict[str, int]] = {}
+        for store, dead, _ in self.parts:
+            found = store.quoted_articles(key)
+            if found is None:
+                return None
+            out.update({a: names for a, names in found.items() if a not in dead})
+        return out
 
     def sentences_in(self, article_id: str, start: int, end: int) -> list[tuple[Sentence, np.ndarray | None]]:
         store = self._holder(article_id)

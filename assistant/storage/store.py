@@ -1,7 +1,9 @@
 """The article/chunk/sentence store: one SQLite file per segment of an index generation.
 
 Chunk and sentence text is not duplicated: it is ``article.text[start:end]``.
-Sentence embeddings (float16) are kept beside each sentence for the answerer.
+Sentence embeddings (float16) are kept beside each sentence for the answerer, and each sentence's
+speaker (``quotes``: who says it, found at ingest) for lookups by speaker. A store written before
+speakers were recorded has no ``quotes`` table: its lookups answer None and the caller attributes.
 """
 
 from __future__ import annotations
@@ -32,6 +34,15 @@ CREATE TABLE IF NOT EXISTS sentences (
 CREATE INDEX IF NOT EXISTS sentences_article ON sentences(article_id, start);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+#: Speakers of sentences, made with a new store only: one holding articles from before has none.
+QUOTES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS quotes (
+    article_id TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    speaker TEXT NOT NULL, speaker_key TEXT NOT NULL, quoted INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quotes_speaker ON quotes(speaker_key, article_id);
+CREATE INDEX IF NOT EXISTS quotes_article ON quotes(article_id, start);
+"""
 
 
 class Store:
@@ -52,9 +63,12 @@ class Store:
         # (the same passages come back for related questions).
         self._sentence_cache: OrderedDict[tuple[str, int, int], list] = OrderedDict()
         self.sentence_cache_size = 4096 if readonly else 0
+        self._has_quotes: bool | None = None
         if not readonly:
             with self.connect() as con:
                 con.executescript(SCHEMA)
+                if not con.execute("SELECT 1 FROM articles LIMIT 1").fetchone():
+                    con.executescript(QUOTES_SCHEMA)
 
     def connect(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
@@ -142,8 +156,10 @@ class Store:
         chunks: list[tuple[int, int]],
         sentences: list[tuple[int, int]],
         sentence_vectors: np.ndarray | None,
+        quotes: list[tuple[int, int, str, str, bool]] | None = None,
     ) -> list[int]:
-        """Insert an article with its chunks and sentences; returns the new chunk ids."""
+        """Insert an article with its chunks, sentences and speakers (``quotes``: ``(start, end,
+        speaker, speaker key, quoted)`` of each sentence that has one); returns the new chunk ids."""
         con = self.connect()
         con.execute(
             "INSERT INTO articles (id, title, author, date, source, text, content_hash) VALUES (?,?,?,?,?,?,?)",
@@ -174,6 +190,11 @@ class Store:
                 for i, (a, b) in enumerate(sentences)
             ),
         )
+        if quotes and self.has_quotes:
+            con.executemany(
+                'INSERT INTO quotes (article_id, start, "end", speaker, speaker_key, quoted) VALUES (?,?,?,?,?,?)',
+                ((article.id, a, b, who, key, int(q)) for a, b, who, key, q in quotes),
+            )
         return ids
 
     def remove_article(self, article_id: str) -> list[int]:
@@ -182,6 +203,8 @@ class Store:
         ids = [r[0] for r in con.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))]
         con.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
         con.execute("DELETE FROM sentences WHERE article_id = ?", (article_id,))
+        if self.has_quotes:
+            con.execute("DELETE FROM quotes WHERE article_id = ?", (article_id,))
         con.execute("DELETE FROM articles WHERE id = ?", (article_id,))
         with self._cache_lock:
             self._text_cache.pop(article_id, None)
@@ -288,6 +311,40 @@ class Store:
         )
         for a, b, blob in rows:
             out.append((Sentence(article_id, a, b, text[a:b]), next(vecs) if blob else None))
+        return out
+
+    # --- speakers -------------------------------------------------------------------
+    @property
+    def has_quotes(self) -> bool:
+        """Whether this store records its sentences' speakers (stores made before it do not)."""
+        if self._has_quotes is None:
+            row = self.connect().execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'quotes'")
+            self._has_quotes = row.fetchone() is not None
+        return self._has_quotes
+
+    def quotes_in(self, article_id: str) -> list[tuple[int, int, str, bool]] | None:
+        """``(start, end, speaker, quoted)`` of an article's sentences that have a speaker, in order;
+        None when this store does not record speakers."""
+        if not self.has_quotes:
+            return None
+        rows = self.connect().execute(
+            'SELECT start, "end", speaker, quoted FROM quotes WHERE article_id = ? ORDER BY start', (article_id,)
+        )
+        return [(a, b, who, bool(q)) for a, b, who, q in rows]
+
+    def quoted_articles(self, key: str) -> dict[str, dict[str, int]] | None:
+        """Articles quoting a speaker by :func:`~assistant.ingest.quotes.speaker_key`: article id →
+        {name as written: quotations}; None when this store does not record speakers."""
+        if not self.has_quotes:
+            return None
+        rows = self.connect().execute(
+            "SELECT article_id, speaker, COUNT(*) FROM quotes WHERE speaker_key = ? AND quoted = 1 "
+            "GROUP BY article_id, speaker",
+            (key,),
+        )
+        out: dict[str, dict[str, int]] = {}
+        for aid, who, n in rows:
+            out.setdefault(aid, {})[who] = int(n)
         return out
 
     def set_meta(self, key: str, value: str) -> None:

@@ -6,9 +6,12 @@ a speaker (else the last person named) before it; a quotation sentence with no r
 (the second sentence of a long quote) belongs to the speaker of the sentence before it when that
 one opened the quote.
 
+An ingest stores each article's attributions (:func:`quote_rows`) in the index, so quotations can be
+looked up by speaker (:func:`speaker_key`) across the archive.
+
 Example::
 
-    from assistant.answer.quotes import speakers
+    from assistant.ingest.quotes import speakers
     speakers(['Arsene Wenger was fined £15,000.', '"It is too small," he said.'])
     # [None, 'Arsene Wenger']
 """
@@ -238,3 +241,21 @@ def same_person(asked: str, speaker: str | None) -> bool:
     return a[-1] == b[-1] or (
         len(a) == 1 and a[0] in b
     )  # "Wenger", "Arsene Wenger"; not "Russian" for "Russian leadership"
+
+
+def speaker_key(name: str) -> str:
+    """The key a speaker is stored and looked up by: the folded last word of the name without a
+    title ("Mr Wenger", "Arsene Wenger" → "wenger"); :func:`same_person` then checks the rest."""
+    words = re.sub(rf"^{_TITLE}\s+", "", name.strip(), flags=re.I).split()
+    return fold(re.sub(r"['’]s$", "", words[-1])) if words else ""
+
+
+def quote_rows(text: str, sentences: list[tuple[int, int]]) -> list[tuple[int, int, str, str, bool]]:
+    """What an index stores of an article's quotations: ``(start, end, speaker, key, quoted)`` of
+    each sentence with a speaker (``quoted``: their own words, in quotation marks or reported)."""
+    attrs = attribute([text[a:b] for a, b in sentences])
+    return [
+        (a, b, at.speaker, speaker_key(at.speaker), at.quoted)
+        for (a, b), at in zip(sentences, attrs)
+        if at.speaker and speaker_key(at.speaker)
+    ]
