@@ -41,6 +41,7 @@ from .answer.intents import ARTICLES, FACTOID, QUOTE, SUMMARY, TOPIC, WHY, YESNO
 from .answer.metadata import covers_topic, field_answer, metadata_field, topic_terms
 from .answer.question import NUMBER, analyse
 from .answer.reader import load_reader
+from .answer.rows import pick_row
 from .answer.spans import Span
 from .answer.typecheck import fits, fitting_span, wanted
 from .errors import AssistantError, EmptyQuestionError, IndexMismatchError
@@ -367,6 +368,14 @@ class Assistant:
             if len(cands) > 1
             else (self.answerer.confidence(cands[0]) if cands else 0.0)
         )
+        if intent.kind == FACTOID and (row := pick_row(intent.question if intent.story else text, cands)):
+            # A table row answers for the row that names what the question names, from the cell asked.
+            chosen, cell = row
+            cands = [chosen] + [c for c in cands if c is not chosen]
+            if cell is not None:
+                chosen.span = Span(cell[0], cell[1], "CELL", 1.0)
+            elif chosen.span is None or chosen.span.kind == "CELL":
+                chosen.span = self.answerer.focus(chosen, info_answer)
         if intent.kind in (WHY, YESNO) and cands:
             cands = rerank_evidence(cands, intent.kind, index)
             if cands[0].span is None:

@@ -1,12 +1,12 @@
-"""Question kinds, story descriptors and speakers, by rules (assistant/answer/intents.py, quotes.py)."""
+"""Question kinds, story descriptors and speakers, by rules (assistant/answer/intents.py, assistant/ingest/quotes.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from assistant.answer.intents import classify, speaker_name, split_story
-from assistant.ingest.quotes import attribute, same_person
 from assistant.answer.typecheck import COUNT, MONEY, NAME, fits, fitting_span, wanted
+from assistant.ingest.quotes import attribute, same_person
 
 
 @pytest.mark.parametrize(

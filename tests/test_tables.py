@@ -70,3 +70,40 @@ def test_a_row_question_is_answered_from_its_row(honey_files, tmp_path, embedder
     assert "Tea: Assam | Price per tin: 7 euros | Grown in: India" in a.article("tea").text
     tea = a.ask("How much does Assam tea cost per tin?")
     assert "7 euros" in tea.span_text, tea.text
+
+
+def test_each_row_answers_for_itself(honey_files, tmp_path, embedder):
+    """Rows of one table read alike: the answer comes from the row naming what the question names,
+    from the column the question asks about (not a neighbouring row's cell)."""
+    from assistant import Assistant
+    from assistant.ingest.pipeline import ingest_paths
+
+    index = tmp_path / "index"
+    ingest_paths(index, [honey_files / "tea.md"], embedder)
+    a = Assistant.load(index, embedder=embedder)
+    for question, row, cell in (
+        ("Where is Assam tea grown?", "Tea: Assam", "India"),
+        ("Where is Sencha grown?", "Tea: Sencha", "Japan"),
+        ("How much does Sencha cost per tin?", "Tea: Sencha", "9 euros"),
+        ("Which tea is grown in India?", "Tea: Assam", "Assam"),
+    ):
+        ans = a.ask(question)
+        assert not ans.abstained and ans.text.startswith(row) and ans.span_text == cell, (question, ans.text)
+        cite = ans.citations[0]
+        assert a.article("tea").text[cite.start : cite.end] == cite.quote == ans.text
+    a.close()
+
+
+def test_row_cells_and_the_column_asked():
+    from assistant.answer.rows import cell_answer, cells, is_row
+
+    row = "Variety: Acacia | Price per kg: 14 euros | Origin: Hungary"
+    assert is_row(row) and not is_row("Variety | Price per kg | Origin") and not is_row("Note: prices vary.")
+    assert [(h, row[a:b]) for h, a, b in cells(row)] == [
+        ("Variety", "Acacia"),
+        ("Price per kg", "14 euros"),
+        ("Origin", "Hungary"),
+    ]
+    got = cell_answer("What does acacia honey cost per kg?", row)
+    assert got is not None and row[got[0] : got[1]] == "14 euros"
+    assert cell_answer("Tell me about acacia", row) is None  # no column asked: the whole row answers
