@@ -319,32 +319,32 @@ class Assistant:
         kind = metadata_field(text)
         if kind is not None:
             answer = self._header_answer(kind, text, query, hits, index, notes)
-            timings["answer"] = time.perf_counter() - t
-            timings["total"] = time.perf_counter() - t0
-            answer.timings = timings
-            return answer
+            return _timed(answer, timings, t, t0)
         intent = classify(text)
         if intent.kind == ARTICLES:
             answer = self._articles_answer(intent, text, query, index, notes)
-            timings["answer"] = time.perf_counter() - t
-            timings["total"] = time.perf_counter() - t0
-            answer.timings = timings
-            return answer
+            return _timed(answer, timings, t, t0)
+        asked_before = conversation.user_questions
+        if intent.kind == SUMMARY and not intent.story and not plan.carried and not asked_before:
+            # "Summarise the article" naming none: the only article, else ask which one.
+            answer = self._unnamed_summary(text, query, index, notes)
+            return _timed(answer, timings, t, t0)
         story = None
-        if intent.story or (intent.kind == SUMMARY and not plan.carried):
-            story = find_story(index, retriever, intent.story or text)
+        if intent.story:
+            story = find_story(index, retriever, intent.story)
         elif intent.kind == SUMMARY:  # "Summarise it": the story the conversation is about
-            story = find_story(index, retriever, query, query_vector=q_vec)
+            story = (
+                find_story(index, retriever, query, query_vector=q_vec)
+                if plan.carried
+                else find_story(index, retriever, asked_before[-1])
+            )
         elif plan.mode in (FOLLOW_UP, CONTINUES) and plan.previous:
             # "And when does it go on sale?": read the story the previous question was about.
             story = find_story(index, retriever, plan.previous)
         if intent.kind in (SUMMARY, TOPIC):
             answer = self._composed_answer(intent, text, query, plan, hits, story, index, retriever, notes)
             if answer is not None:
-                timings["answer"] = time.perf_counter() - t
-                timings["total"] = time.perf_counter() - t0
-                answer.timings = timings
-                return answer
+                return _timed(answer, timings, t, t0)
         reader_question = plan.reader_text
         reader_passages = None
         if story is not None and story.coverage >= STORY_MIN_COVERAGE:
@@ -515,6 +515,14 @@ class Assistant:
         return self._multi(
             [x.sentence for x in chosen], [x.score for x in chosen], conf, text, query, index, notes, intent.kind
         )
+
+    def _unnamed_summary(self, text: str, query: str, index: Index, notes: list[str]) -> Answer:
+        """A summary of the only article indexed; with several, the answer asks which one."""
+        if index.store.count("articles") != 1:
+            notes.append(WHICH_ARTICLE)
+            return Answer(NOT_FOUND, True, 0.0, [], text, query, None, {}, notes, SUMMARY)
+        sents = summary(index, index.store.articles()[0].id)
+        return self._multi(sents, [0.95] * len(sents), 0.95, text, query, index, notes, SUMMARY)
 
     def _multi(
         self,
@@ -732,6 +740,14 @@ class Assistant:
             return state[0].info()
         finally:
             self._release(state)
+
+
+def _timed(answer: Answer, timings: dict[str, float], t: float, t0: float) -> Answer:
+    """``answer`` with its timings: answering since ``t``, the whole question since ``t0``."""
+    timings["answer"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    answer.timings = timings
+    return answer
 
 
 def _cite(index: Index, s, score: float, meta: dict) -> Citation:

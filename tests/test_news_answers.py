@@ -207,3 +207,20 @@ def test_an_index_from_before_speakers_were_recorded_still_finds_quotes(tmp_path
         store.close()
     assert Store(tmp_path / "new" / "store.sqlite", readonly=True).quoted_articles("y") == {"new": {"X Y": 1}}
     assert Store(tmp_path / "old" / "store.sqlite", readonly=True).quoted_articles("y") is None
+
+
+def test_a_summary_naming_no_story_asks_which_or_follows_the_conversation(news):
+    a = news.ask("Summarise the article")
+    assert a.abstained and a.intent == "summary" and a.citations == []
+    assert any("name the one you mean" in n for n in a.notes)
+    b = news.ask("Give me the gist", history=["How much will the Kestrel console cost in the UK?"])
+    assert not b.abstained and b.intent == "summary"
+    assert {c.article_id for c in b.sentences} == {"console"}
+    _verbatim(b, news)
+
+
+def test_the_only_article_is_summarised_without_naming_it(seeds_assistant):
+    for question in ("Summarise the article", "What is this about?", "TL;DR"):
+        a = seeds_assistant.ask(question)
+        assert not a.abstained and a.intent == "summary" and len(a.sentences) >= 2, question
+        assert [c.start for c in a.sentences] == sorted(c.start for c in a.sentences)

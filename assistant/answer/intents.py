@@ -71,6 +71,13 @@ _STORY_ADJ = re.compile(  # "in that Kyrgyz ink story", "in the Nintendo DS arti
     re.I,
 )
 
+#: A summary asked of no named story: "Summarise", "Give me the gist", "What is this about?", "TL;DR".
+_SUMMARY_BARE = re.compile(
+    rf"^\s*(?:please\s+|can you\s+|could you\s+)?(?:summari[sz]e|sum up|recap|tl;?\s*dr|give me the (?:gist|summary|main points)|"
+    rf"what(?:'s| is| was)\s+(?:this|it|that|the {_DOC}|this {_DOC}|that {_DOC})\s+(?:all\s+)?about|"
+    rf"what(?:'s| is) the (?:gist|upshot|summary))(?:\s+(?:it|this|that|(?:the|this|that)\s+{_DOC}))?(?:\s+(?:for me|please))?\s*[.?!]*$",
+    re.I,
+)
 _SUMMARY = [
     re.compile(
         r"^\s*(?:please\s+|can you\s+|could you\s+)?(?:summari[sz]e|sum up|recap|brief me on|outline)\s+(?P<story>.+?)\s*[.?!]*$",
@@ -232,6 +239,8 @@ def split_story(question: str) -> tuple[str, str]:
 def classify(question: str) -> Intent:
     """The :class:`Intent` of ``question`` (rules; see the module docstring)."""
     q = question.strip()
+    if _SUMMARY_BARE.match(q):
+        return Intent(SUMMARY, q)
     for pattern in _SUMMARY:
         m = pattern.match(q)
         if m:
