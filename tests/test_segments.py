@@ -15,14 +15,13 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from assistant import Assistant
 from assistant.cli import main as cli_main
+from assistant.errors import IndexMismatchError
 from assistant.ingest.pipeline import compact_index, ingest_articles
 from assistant.search.retrieval import HybridRetriever
-import pytest
-
-from assistant.errors import IndexMismatchError
 from assistant.settings import Settings
 from assistant.storage.fulltext import FullText, FullTextView
 from assistant.storage.generations import IndexDir, file_checksums
