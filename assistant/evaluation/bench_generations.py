@@ -284,9 +284,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunks", type=int, default=100_000, help="size of the base index (built once, cached)")
     p.add_argument("--add", type=int, default=10, help="articles to add")
     p.add_argument("--index", type=Path, help="folder for the cached base (default /tmp/bench-add-CHUNKS)")
-    p.add_argument(
-        "--direct", action="store_true", help="write the base as one segment directly (fast; needs index format 2)"
-    )
+    p.add_argument("--direct", action="store_true", help="write the base as one segment directly (fast)")
 
 
 run.arguments = _arguments  # type: ignore[attr-defined]
