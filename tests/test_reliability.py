@@ -1147,6 +1147,10 @@ def _disk_full_faiss(*a, **k):
     )
 
 
+def _disk_full_tantivy(*a, **k):
+    raise ValueError("An IO error occurred: 'No space left on device (os error 28)'")  # as tantivy says it
+
+
 def _disk_full_sqlite(*a, **k):
     import sqlite3
 
@@ -1159,9 +1163,9 @@ def _disk_full_sqlite(*a, **k):
         ("os.link", _disk_full_copy),
         ("faiss.write_index", _disk_full_faiss),
         ("assistant.storage.store.Store.commit", _disk_full_sqlite),
-        ("numpy.save", _disk_full_copy),
+        ("assistant.storage.fulltext.FullText._commit", _disk_full_tantivy),
     ],
-    ids=["oserror-28", "faiss-runtimeerror", "sqlite-full", "npy"],
+    ids=["oserror-28", "faiss-runtimeerror", "sqlite-full", "tantivy"],
 )
 def test_disk_full_is_one_line_and_the_index_stays_intact(
     hash_index, tmp_path, capsys, hash_model, monkeypatch, target, fake

@@ -553,7 +553,7 @@ def write_error(exc: BaseException, index_dir: Path, what: str = "ingest") -> In
     full = (
         (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)))
         or (isinstance(exc, sqlite3.Error) and "full" in msg)
-        or (isinstance(exc, RuntimeError) and "No space left" in msg)
+        or (isinstance(exc, (RuntimeError, ValueError)) and "No space left" in msg)  # faiss, tantivy
     )
     if full and (free := _out_of_inodes(index_dir)) is not None:
         return IndexWriteError(
@@ -576,7 +576,8 @@ def write_error(exc: BaseException, index_dir: Path, what: str = "ingest") -> In
             f"cannot write the index at {index_dir} ({exc.strerror or msg}{f': {exc.filename}' if exc.filename else ''});"
             f" {unchanged}"
         )
-    if isinstance(exc, sqlite3.Error) or (isinstance(exc, RuntimeError) and "write error" in msg):
+    tantivy_io = isinstance(exc, ValueError) and msg.startswith("An IO error occurred")
+    if isinstance(exc, sqlite3.Error) or (isinstance(exc, RuntimeError) and "write error" in msg) or tantivy_io:
         return IndexWriteError(f"cannot write the index at {index_dir} ({msg[:200]}); {unchanged}")
     return None
 

@@ -94,7 +94,7 @@ class FullText:
         index = tv.Index(schema(), path=str(folder), reuse=False)
         index.register_tokenizer(ANALYZER, analyzer())
         writer = index.writer(heap, threads)
-        return cls._commit(tv, index, writer, items)
+        return cls._commit(tv, index, writer, items, folder)
 
     @classmethod
     def derive(
@@ -116,11 +116,13 @@ class FullText:
         gone = [int(c) for c in remove]
         for a in range(0, len(gone), 10_000):  # (a term of the u64 field; delete_documents_by_term makes an i64 one)
             writer.delete_documents_by_query(tv.Query.term_set_query(index.schema, "id", gone[a : a + 10_000]))
-        return cls._commit(tv, index, writer, items)
+        return cls._commit(tv, index, writer, items, folder)
 
     @classmethod
-    def _commit(cls, tv, index, writer, items: Iterable[tuple[int, str]]) -> FullText:
-        """Add ``items`` (chunk id, text), commit, wait for merges and open the result."""
+    def _commit(cls, tv, index, writer, items: Iterable[tuple[int, str]], folder: Path) -> FullText:
+        """Add ``items`` (chunk id, text), commit, wait for merges and open the result. tantivy writes its
+        ``meta.json`` and ``.managed.json`` readable by their owner only: they get its data files' mode,
+        so whoever may read the index (another user serving it) can open it."""
         for cid, text in items:
             doc = tv.Document()
             doc.add_unsigned("id", int(cid))
@@ -128,6 +130,10 @@ class FullText:
             writer.add_document(doc)
         writer.commit()
         writer.wait_merging_threads()
+        data = next((f for f in folder.iterdir() if f.suffix == ".idx"), None)
+        for name in ("meta.json", ".managed.json"):
+            if data is not None and (folder / name).exists():
+                os.chmod(folder / name, data.stat().st_mode & 0o666)
         index.reload()
         return cls(index)
 
