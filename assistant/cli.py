@@ -207,7 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("ids", nargs="+")
     _common(p)
     p.set_defaults(run=cmd_remove)
-    p = sub.add_parser("compact", help="merge the index's segments into one (drops deleted rows; O(corpus))")
+    p = sub.add_parser(
+        "compact",
+        help="merge the index's segments into one (drops deleted rows; writes an older index's BM25 anew; O(corpus))",
+    )
     _common(p)
     p.set_defaults(run=cmd_compact)
     p = sub.add_parser(

@@ -272,26 +272,3 @@ def test_a_50_mb_single_line_is_ingested_in_bounded_memory(tmp_path):
     a = Assistant(Index.load(index), HashEmbedder(), Settings.from_env(index_dir=index, reader="none"))
     ans = a.ask("Who keeps the harbour of Glenn 77?")
     assert any("Glenn 77 is kept by Lars Berg" in c.quote for c in ans.citations)
-
-
-def test_bm25_built_from_term_numbers_scores_like_bm25s_from_tokens():
-    """LexicalIndex.build hands bm25s term numbers (to bound memory); the scores are the ones
-    bm25s computes from the token lists."""
-    import random
-
-    import bm25s
-    import numpy as np
-
-    from assistant.storage.lexical import LexicalIndex
-    from assistant.terms import content_terms_batch
-
-    rng = random.Random(2)
-    words = "harbour mill bridge Arden Brisk Colm keeper council road market pier ledger crates the of".split()
-    texts = [" ".join(rng.choice(words) for _ in range(rng.randrange(0, 40))) for _ in range(300)]
-    built = LexicalIndex.build(enumerate(texts))
-    ref = bm25s.BM25(k1=1.2, b=0.75)
-    ref.index([t or ["\x00"] for t in content_terms_batch(texts)], show_progress=False)
-    assert set(built.bm25.vocab_dict) == set(ref.vocab_dict)
-    for term in ref.vocab_dict:
-        if term:
-            np.testing.assert_allclose(built.all_scores([term]), ref.get_scores([term]), rtol=1e-6)

@@ -447,16 +447,34 @@ def _seg(gen: Path) -> Path:
     return gen / json.loads((gen / "manifest.json").read_text())["segments"][-1]["name"]
 
 
+def _bm25(gen: Path, suffix: str = "term") -> Path:
+    """A file of the generation's tantivy index (``meta.json``, or the first with ``suffix``: term, idx…)."""
+    folder = gen / "lexical"
+    return folder / "meta.json" if suffix == "meta" else sorted(folder.glob(f"*.{suffix}"))[0]
+
+
 @pytest.mark.parametrize(
     "damage, message",
     [
         (lambda g: _flip_byte(_seg(g) / "dense.faiss"), "fails its checksum"),
         (lambda g: _truncate(_seg(g) / "store.sqlite"), "truncated"),
-        (lambda g: (_seg(g) / "lexical" / "ids.npy").unlink(), "missing"),
-        (lambda g: (g / "manifest.json").write_text('{"format_version": 2, "files": '), "unreadable"),
-        (lambda g: _flip_byte(_seg(g) / "lexical" / "vocab.json"), "checksum"),
+        (lambda g: _bm25(g, "meta").unlink(), "missing"),
+        (lambda g: (g / "manifest.json").write_text('{"format_version": 3, "files": '), "unreadable"),
+        (lambda g: _flip_byte(_bm25(g, "term")), "checksum"),
+        (lambda g: _flip_byte(_bm25(g, "idx")), "checksum"),
+        (lambda g: _truncate(_bm25(g, "idx")), "truncated"),
+        (lambda g: _bm25(g, "fieldnorm").write_bytes(b"\0" * _bm25(g, "fieldnorm").stat().st_size), "checksum"),
     ],
-    ids=["bit-flip", "truncated", "missing", "bad-manifest", "bm25-vocab"],
+    ids=[
+        "bit-flip",
+        "truncated",
+        "missing",
+        "bad-manifest",
+        "bm25-terms",
+        "bm25-postings",
+        "bm25-truncated",
+        "bm25-replaced",
+    ],  # fmt: skip
 )
 def test_corrupted_index_is_detected_with_a_rebuild_hint(hash_index, damage, message, capsys):
     damage(_gen(hash_index))
@@ -547,8 +565,9 @@ def test_a_pickle_planted_in_the_index_is_refused_not_run(hash_index, tmp_path):
     """Even with matching checksums (an attacker can recompute them) a pickled array is not loaded."""
     marker = tmp_path / "pwned"
     gen = _gen(hash_index)
-    ids_file = _seg(gen) / "lexical" / "ids.npy"
-    np.save(ids_file, np.array([_Evil(str(marker))], dtype=object), allow_pickle=True)
+    ids_file = _bm25(gen, "meta")
+    with open(ids_file, "wb") as fh:
+        np.save(fh, np.array([_Evil(str(marker))], dtype=object), allow_pickle=True)
     manifest = json.loads((gen / "manifest.json").read_text())
     manifest["files"][ids_file.relative_to(gen).as_posix()] = {
         "size": ids_file.stat().st_size,
@@ -1128,6 +1147,10 @@ def _disk_full_faiss(*a, **k):
     )
 
 
+def _disk_full_tantivy(*a, **k):
+    raise ValueError("An IO error occurred: 'No space left on device (os error 28)'")  # as tantivy says it
+
+
 def _disk_full_sqlite(*a, **k):
     import sqlite3
 
@@ -1140,9 +1163,9 @@ def _disk_full_sqlite(*a, **k):
         ("os.link", _disk_full_copy),
         ("faiss.write_index", _disk_full_faiss),
         ("assistant.storage.store.Store.commit", _disk_full_sqlite),
-        ("numpy.save", _disk_full_copy),
+        ("assistant.storage.fulltext.FullText._commit", _disk_full_tantivy),
     ],
-    ids=["oserror-28", "faiss-runtimeerror", "sqlite-full", "npy"],
+    ids=["oserror-28", "faiss-runtimeerror", "sqlite-full", "tantivy"],
 )
 def test_disk_full_is_one_line_and_the_index_stays_intact(
     hash_index, tmp_path, capsys, hash_model, monkeypatch, target, fake
@@ -1314,17 +1337,22 @@ def _rehash(gen: Path, rel: str) -> None:
     (gen / "manifest.json").write_text(json.dumps(manifest))
 
 
-def _set_params(gen: Path, **changes) -> None:
-    p = _seg(gen) / "lexical" / "postings.json"
-    params = json.loads(p.read_text())
-    params.update(changes)
-    p.write_text(json.dumps(params))
+def _set_meta(gen: Path, change) -> None:
+    """Change the tantivy index's ``meta.json`` (the values tantivy trusts) with ``change(meta)``."""
+    p = _bm25(gen, "meta")
+    meta = json.loads(p.read_text())
+    change(meta)
+    p.write_text(json.dumps(meta))
     _rehash(gen, p.relative_to(gen).as_posix())
 
 
-def _set_ids(gen: Path, array: np.ndarray) -> None:
-    np.save(_seg(gen) / "lexical" / "ids.npy", array, allow_pickle=False)
-    _rehash(gen, (_seg(gen) / "lexical" / "ids.npy").relative_to(gen).as_posix())
+def _to_dev_zero(p: Path) -> None:
+    p.unlink()
+    os.symlink("/dev/zero", p)
+
+
+def _set_segment(gen: Path, **changes) -> None:
+    _set_meta(gen, lambda m: m["segments"][0].update(changes))
 
 
 def _set_manifest(gen: Path, **changes) -> None:
@@ -1341,29 +1369,30 @@ def _set_manifest(gen: Path, **changes) -> None:
 @pytest.mark.parametrize(
     "damage",
     [
-        lambda g: _set_params(g, documents=10**12),
-        lambda g: _set_params(g, documents=-1),
-        lambda g: _set_ids(g, np.arange(24, dtype=np.int64).reshape(2, -1)),
-        lambda g: _set_ids(g, np.arange(12, dtype=np.float64)),
-        lambda g: _set_ids(g, np.arange(5, dtype=np.int64)),
+        lambda g: _set_segment(g, max_doc=10**12),
+        lambda g: _set_segment(g, max_doc=-1),
+        lambda g: _set_segment(g, max_doc=5),  # tantivy would panic inside a query
+        lambda g: _set_segment(g, deletes={"num_deleted_docs": 10**6, "opstamp": 1}),
+        lambda g: _set_meta(g, lambda m: m.update(segments=[])),
+        lambda g: _set_meta(g, lambda m: m.update(schema=m["schema"][:1])),
         lambda g: _set_manifest(g, counts__chunks=10**9),
         lambda g: _set_manifest(g, model__dim=7),
         lambda g: _set_manifest(g, files={"store.sqlite": {"size": 1, "sha256": "0" * 64}}),
-        lambda g: (
-            (_seg(g) / "lexical" / "ids.npy").unlink(),
-            os.symlink("/dev/zero", _seg(g) / "lexical" / "ids.npy"),
-        ),
+        lambda g: _to_dev_zero(_bm25(g, "meta")),
+        lambda g: _to_dev_zero(_bm25(g, "idx")),
     ],
     ids=[
-        "num-docs-huge",
-        "num-docs-negative",
-        "ids-2d",
-        "ids-float",
-        "ids-short",
+        "max-doc-huge",
+        "max-doc-negative",
+        "max-doc-small",
+        "deleted-huge",
+        "no-segments",
+        "schema",
         "counts",
         "dim",
         "files",
-        "dev-zero",
+        "dev-zero-meta",
+        "dev-zero-postings",
     ],
 )
 def test_values_read_from_index_files_are_validated(hash_index, damage, capsys):

@@ -1,7 +1,7 @@
 """Generations of shared segments: an ingest writes only what it adds, links the rest.
 
 Tiny corpora and the deterministic ``HashEmbedder``: what is under test is the index format
-(sharing, tombstones, merges, compatibility with format-1 generations, crash safety).
+(sharing, tombstones, merges, upgrading format-1 and format-2 generations, crash safety).
 """
 
 from __future__ import annotations
@@ -15,17 +15,18 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from assistant import Assistant
 from assistant.cli import main as cli_main
+from assistant.errors import IndexMismatchError
 from assistant.ingest.pipeline import compact_index, ingest_articles
 from assistant.search.retrieval import HybridRetriever
 from assistant.settings import Settings
+from assistant.storage.fulltext import FullText, FullTextView
 from assistant.storage.generations import IndexDir, file_checksums
 from assistant.storage.index import Index
-from assistant.storage.lexical import LexicalIndex
 from assistant.storage.segments import merge_plan
-from assistant.storage.store import Store
 
 from .hash_embedder import HashEmbedder, ingest_child, town_articles
 
@@ -93,6 +94,10 @@ def test_an_ingest_links_the_old_segments_and_writes_only_a_small_new_one(tmp_pa
     assert Assistant(idx, HashEmbedder()).ask("Who keeps the harbour of Arden b0?").citations[0].article_id == "b0"
 
 
+def _chunk_ids(index: Index) -> np.ndarray:
+    return np.array([cid for cid, _ in index.store.iter_chunk_texts()], np.int64)
+
+
 def test_one_run_or_ten_give_the_same_results_and_answers(tmp_path):
     arts = town_articles("a", 30) + town_articles("b", 10, sentences=3)
     ingest_articles(tmp_path / "one", arts, HashEmbedder())
@@ -104,12 +109,20 @@ def test_one_run_or_ten_give_the_same_results_and_answers(tmp_path):
     assert one.manifest["articles"] == ten.manifest["articles"]
     assert _results(one) == _results(ten)  # chunk ids too: they are numbered alike
     assert _answers(one) == _answers(ten)
-    # BM25 scores and idf: bit-for-bit those of one bm25s index of the same chunks.
-    single = LexicalIndex.build(one.store.iter_chunk_texts())
+    # BM25 scores, ranking and idf: bit-for-bit those of one tantivy index built at once from the same chunks
+    # (ten ingests made ten tantivy segments, derived one from another; nothing deleted: the same statistics).
+    single = FullTextView(FullText.build(one.store.iter_chunk_texts(), tmp_path / "single"))
+    meta = json.loads((ten.folder.path / ten.generation / "lexical" / "meta.json").read_text())
+    assert len(meta["segments"]) > 1
+    ids = _chunk_ids(one)
+    assert np.array_equal(ids, _chunk_ids(ten))
     for terms in (["harbour", "arden", "harbour"], ["market", "road"], ["nowher"]):
         a, b = single.all_scores(terms), ten.lexical.all_scores(terms)
-        assert (a is None and b is None) or np.array_equal(a, b), terms
+        assert np.array_equal(single.scores_of(ids, a), ten.lexical.scores_of(ids, b)), terms
+        for x, y in zip(single.top(a, len(ids)), ten.lexical.top(b, len(ids))):
+            assert np.array_equal(x, y), terms
         assert single.idf(terms[0]) == ten.lexical.idf(terms[0])
+    assert len(single.top(single.all_scores(["harbour"]), 100)[0]) == len(ids)  # a term every chunk holds
 
 
 def test_chunks_only_bm25_finds_keep_their_dense_score_in_one_segment_or_many(tmp_path):
@@ -162,19 +175,23 @@ def test_updates_and_removals_are_tombstones_and_match_a_fresh_index(tmp_path):
     fresh_idx = Index.load(fresh)
 
     def by_article(index: Index, terms: list[str]) -> dict:
-        scores = index.lexical.all_scores(terms)
-        chunks = index.store.chunks(index.lexical.ids.tolist())
-        return {
-            (c.article_id, c.start): float(scores[i])
-            for i, cid in enumerate(index.lexical.ids)
-            if (c := chunks.get(int(cid)))
-        }
+        ids = _chunk_ids(index)
+        scores = index.lexical.scores_of(ids, index.lexical.all_scores(terms))
+        chunks = index.store.chunks(ids.tolist())
+        return {(chunks[c].article_id, chunks[c].start): float(s) for c, s in zip(ids.tolist(), scores)}
 
-    for terms in (["harbour", "arden"], ["market", "road", "road"], ["brisk", "council"]):
-        assert by_article(idx, terms) == by_article(fresh_idx, terms)  # BM25: the same live statistics
+    for terms in (["harbour", "arden"], ["market", "road", "road"], ["brisk", "council"], ["a7"]):
+        got, want = by_article(idx, terms), by_article(fresh_idx, terms)
+        assert got.keys() == want.keys()  # every live chunk, and no removed one, scored
+        assert {k for k, v in got.items() if v > 0} == {k for k, v in want.items() if v > 0}, terms  # the same match
+        # Ranked alike up to near-ties: tantivy counts removed chunks in its statistics until their segment merges.
+        for k1, v1 in want.items():
+            for k2, v2 in want.items():
+                if v1 > v2 * 1.02 + 1e-6:
+                    assert got[k1] > got[k2], (terms, k1, k2)
     for got, want in zip(_results(idx), _results(fresh_idx)):
         if len(want) > 1 and want[0][2] > want[1][2] + 1e-6:  # a clear best hit (no tie to break)
-            assert got[0] == want[0]
+            assert got[0][:2] == want[0][:2]  # (BM25 scores differ: removed chunks count until merged)
 
 
 KEEPER_V2 = town_articles("a", 1, version=2)[0].text.split(" is kept by ")[1].split(".")[0]
@@ -234,38 +251,84 @@ def test_compact_merges_into_one_segment_with_the_same_results(tmp_path, capsys)
 
 
 def _as_format_1(index: Path) -> None:
-    """Rewrite a one-segment index as the format-1 generation earlier versions made."""
+    """Rewrite a one-segment index as the format-1 generation earlier versions made (BM25 files of
+    their own in ``lexical/``, which this version does not read)."""
     gen = IndexDir(index).current()
     m = IndexDir(index).read_manifest(gen)
     (seg,) = m["segments"]
     for name in ("store.sqlite", "dense.faiss"):
         os.replace(gen / seg["name"] / name, gen / name)
-    store = Store(gen / "store.sqlite", readonly=True)
-    LexicalIndex.build(store.iter_chunk_texts()).save(gen / "lexical")
-    store.close()
     shutil.rmtree(gen / seg["name"])
+    shutil.rmtree(gen / "lexical")
+    (gen / "lexical").mkdir()
+    np.save(gen / "lexical" / "ids.npy", np.arange(1, m["counts"]["chunks"] + 1), allow_pickle=False)
     old = {k: m[k] for k in ("model", "encoder", "chunking", "counts", "articles", "origins", "generation")}
     old.update(format_version=1, files=file_checksums(gen), created="2026-01-01T00:00:00Z")
     (gen / "manifest.json").write_text(json.dumps(old))
 
 
-def test_a_format_1_index_still_loads_and_takes_ingests_without_copying(tmp_path):
+def _as_format_2(index: Path) -> None:
+    """Rewrite an index as a format-2 generation (BM25 postings in each segment, no tantivy index)."""
+    gen = IndexDir(index).current()
+    m = json.loads((gen / "manifest.json").read_text())
+    shutil.rmtree(gen / "lexical")
+    for seg in m["segments"]:
+        (gen / seg["name"] / "lexical").mkdir()
+        np.save(gen / seg["name"] / "lexical" / "ids.npy", np.arange(seg["counts"]["chunks"]), allow_pickle=False)
+    m.update(format_version=2, files=file_checksums(gen))
+    (gen / "manifest.json").write_text(json.dumps(m))
+
+
+def _refused_with_the_upgrade_hint(index: Path, capsys) -> None:
+    with pytest.raises(IndexMismatchError, match=rf"run `assistant compact --index {re.escape(str(index))}`"):
+        Index.load(index)
+    assert cli_main(["info", "--index", str(index)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "assistant compact" in err and "\n" not in err
+
+
+def test_a_format_1_index_says_how_to_upgrade_and_the_next_ingest_upgrades_it_without_copying(tmp_path, capsys):
     arts = town_articles("a", 20)
-    ingest_articles(tmp_path / "old", arts[:15], HashEmbedder())
-    _as_format_1(tmp_path / "old")
-    v1 = Index.load(tmp_path / "old")
-    assert v1.manifest["format_version"] == 1 and isinstance(v1.lexical, LexicalIndex)
     ingest_articles(tmp_path / "one", arts[:15], HashEmbedder())
-    assert _answers(v1) == _answers(Index.load(tmp_path / "one"))
+    for name in ("old", "old2"):
+        ingest_articles(tmp_path / name, arts[:15], HashEmbedder())
+        _as_format_1(tmp_path / name)
+        _refused_with_the_upgrade_hint(tmp_path / name, capsys)
+    assert cli_main(["compact", "--index", str(tmp_path / "old2")]) == 0  # the hint's command
+    v1 = Index.load(tmp_path / "old2")
+    assert v1.manifest["format_version"] == 3 and _answers(v1) == _answers(Index.load(tmp_path / "one"))
+    assert _results(v1) == _results(Index.load(tmp_path / "one"))
     old_gen = IndexDir(tmp_path / "old").current()
     store_inode = (old_gen / "store.sqlite").stat().st_ino
-    v1.close()
     ingest_articles(tmp_path / "old", arts[15:], HashEmbedder())
     new = Index.load(tmp_path / "old")
     assert [s["name"] for s in new.manifest["segments"]] == ["seg-000000", "seg-000002"]
     assert (new.folder.path / new.generation / "seg-000000" / "store.sqlite").stat().st_ino == store_inode
     ingest_articles(tmp_path / "all", arts, HashEmbedder())
     assert _results(new) == _results(Index.load(tmp_path / "all"))
+
+
+def test_a_format_2_index_says_how_to_upgrade_and_compact_writes_its_bm25_from_the_stored_chunks(tmp_path, capsys):
+    index = tmp_path / "index"
+    for i in range(3):
+        ingest_articles(index, town_articles("a", 18)[i * 6 : i * 6 + 6], HashEmbedder())
+    ingest_articles(index, town_articles("a", 2, version=3), HashEmbedder(), remove=["a9"])
+    fresh = tmp_path / "fresh"
+    final = town_articles("a", 2, version=3) + [a for a in town_articles("a", 18)[2:] if a.id != "a9"]
+    ingest_articles(fresh, final, HashEmbedder())
+    _as_format_2(index)
+    _refused_with_the_upgrade_hint(index, capsys)
+    assert cli_main(["compact", "--index", str(index)]) == 0
+    idx = Index.load(index)
+    assert idx.manifest["format_version"] == 3 and len(idx.manifest["segments"]) == 1
+    assert len(idx.lexical) == idx.manifest["counts"]["chunks"] == Index.load(fresh).manifest["counts"]["chunks"]
+    # Chunk ids differ from the fresh index's (numbered in ingest order), so only ties may break otherwise.
+    for got, want in zip(_answers(idx), _answers(Index.load(fresh))):
+        assert got[:2] == want[:2] and got[2][0] == want[2][0]
+    for got, want in zip(_results(idx), _results(Index.load(fresh))):
+        assert len(got) == len(want)
+        if len(want) > 1 and want[0][2] > want[1][2] + 1e-6:  # a clear best hit (no tie to break)
+            assert got[0] == want[0]
 
 
 def _run_child(ctx, index: Path, target: tuple, kill_after: float | None, pause_at=None, compact=False):

@@ -85,31 +85,21 @@ def _lexicon(vocab: int = 30_000) -> np.ndarray:
 
 
 def write_base_segment(index: Path, chunks: int, seed: int = 0, batch: int = 5000, log=print) -> dict:
-    """A one-segment base index of about ``chunks`` synthetic chunks written directly (format 2):
-    articles of ``SENTENCES`` sentences, a chunk per pair of neighbouring sentences, random unit
-    vectors, and BM25 postings made from the generated words with the stemmer applied to the
-    lexicon once (what :meth:`Postings.build` gives for these texts, without tokenising 10⁸ words)."""
+    """A one-segment base index of about ``chunks`` synthetic chunks written directly: articles of
+    ``SENTENCES`` sentences, a chunk per pair of neighbouring sentences, random unit vectors; the
+    publish writes its tantivy BM25 index from the chunk texts (tokenised in Rust)."""
     from assistant.ingest.pipeline import PER_SENTENCE, chunking_settings, encoder_record, publish_segment
     from assistant.settings import Settings
     from assistant.storage.dense import DenseIndex
     from assistant.storage.generations import IndexDir
-    from assistant.storage.lexical import Postings
-    from assistant.storage.segments import DENSE_FILE, LEXICAL_DIR, STORE_FILE, segment_name, write_record
+    from assistant.storage.segments import DENSE_FILE, STORE_FILE, segment_name, write_record
     from assistant.storage.store import Store
-    from assistant.terms import content_terms
 
     emb = RandomEmbedder()
     lexicon = _lexicon()
     vocab = 30_000
     weights = 1.0 / np.arange(1, vocab + 1)
     weights /= weights.sum()
-    terms: dict[str, int] = {}
-    stem_of = np.array(
-        [
-            terms.setdefault(t, len(terms)) if (t := content_terms(w)) and len(t) == 1 and (t := t[0]) else -1
-            for w in lexicon
-        ]
-    )
     folder = IndexDir(index)
     lock = folder.lock()
     try:
@@ -120,7 +110,7 @@ def write_base_segment(index: Path, chunks: int, seed: int = 0, batch: int = 500
         store = Store(seg / STORE_FILE, first_chunk_id=1)
         rng = np.random.default_rng(seed)
         n_articles = max(1, chunks // (SENTENCES - 1))
-        all_ids, doc_terms, articles = [], [], {}
+        all_ids, articles = [], {}
         vecs = np.empty((n_articles * (SENTENCES - 1), emb.dim), dtype=np.float32)
         t = time.perf_counter()
         for a0 in range(0, n_articles, batch):
@@ -142,10 +132,6 @@ def write_base_segment(index: Path, chunks: int, seed: int = 0, batch: int = 500
                 cv = svecs[i][:-1] + svecs[i][1:]
                 vecs[len(all_ids) : len(all_ids) + len(ids)] = cv / np.linalg.norm(cv, axis=1, keepdims=True)
                 all_ids += ids
-                head = np.array([terms.setdefault(x, len(terms)) for x in content_terms(title)], dtype=np.int32)
-                for k in range(SENTENCES - 1):
-                    body = stem_of[draws[i, k : k + 2].ravel()]
-                    doc_terms.append(np.concatenate([head, body[body >= 0]]))
             store.commit()
             log(f"base: {a0 + n}/{n_articles} articles written, {time.perf_counter() - t:.0f}s")
         counts = {k: store.count(k) for k in ("articles", "chunks", "sentences")}
@@ -154,25 +140,8 @@ def write_base_segment(index: Path, chunks: int, seed: int = 0, batch: int = 500
         ids = np.asarray(all_ids, dtype=np.int64)
         del all_ids
         DenseIndex.build(ids, vecs).save(seg / DENSE_FILE)
-        del vecs  # before the postings: the two never share memory
+        del vecs  # before BM25: the two never share memory
         log(f"base: vectors written, {time.perf_counter() - t:.0f}s")
-        lengths = np.array([len(d) for d in doc_terms], dtype=np.int32)
-        keys = np.concatenate(doc_terms).astype(np.int64)
-        del doc_terms
-        keys *= len(ids)
-        keys += np.repeat(np.arange(len(ids), dtype=np.int64), lengths)
-        keys.sort()
-        first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        tfs = np.diff(np.r_[first, len(keys)]).astype(np.int32)
-        keys = keys[first]
-        df = np.bincount(keys // len(ids), minlength=len(terms))
-        names = [t for t, d in zip(sorted(terms, key=terms.__getitem__), df) if d]  # words never drawn go
-        indptr = np.zeros(len(names) + 1, dtype=np.int64)
-        np.cumsum(df[df > 0], out=indptr[1:])
-        rows = (keys % len(ids)).astype(np.int32)
-        del keys
-        Postings(ids, lengths, names, indptr, rows, tfs).save(seg / LEXICAL_DIR)
-        log(f"base: postings written, {time.perf_counter() - t:.0f}s")
         write_record(seg, articles, {}, [])
         fields = {
             "model": {"name": emb.spec.name, "weights_sha256": emb.spec.weights_sha256, "dim": emb.dim},
@@ -315,9 +284,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chunks", type=int, default=100_000, help="size of the base index (built once, cached)")
     p.add_argument("--add", type=int, default=10, help="articles to add")
     p.add_argument("--index", type=Path, help="folder for the cached base (default /tmp/bench-add-CHUNKS)")
-    p.add_argument(
-        "--direct", action="store_true", help="write the base as one segment directly (fast; needs index format 2)"
-    )
+    p.add_argument("--direct", action="store_true", help="write the base as one segment directly (fast)")
 
 
 run.arguments = _arguments  # type: ignore[attr-defined]

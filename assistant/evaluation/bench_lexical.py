@@ -3,19 +3,18 @@
 ::
 
     nice -n 10 assistant bench lexical --data ../shared/data --sizes 100000,1000000 \\
-        --engines postings,tantivy --out eval/reports/lexical.json
+        --engines tantivy,baseline --baseline /tmp/base --out eval/reports/lexical.json
 
 Passages: 4–6 real SQuAD v1.1 train sentences drawn at random (as ``assistant bench scale``), so
 term statistics are those of real text at any size. Queries: ``--queries`` real SQuAD train
 questions, tokenised by :func:`~assistant.terms.content_terms` as retrieval does. Engines:
 
-- ``postings``: today's format-2 segment postings (:class:`~assistant.storage.lexical.Postings`,
-  scored by :class:`~assistant.storage.lexical.SegmentedLexical`, every chunk per query);
-- ``tantivy``: :class:`~assistant.storage.fulltext.FullText` (inverted index on disk, memory-mapped,
-  block-max WAND top-k; one indexing thread);
-- ``baseline``: the same postings read by another version's ``assistant`` package (``--baseline DIR``:
-  ``git archive REV assistant | tar -x -C DIR``, plus this file copied to
-  ``DIR/assistant/evaluation/``), to compare two versions of today's engine.
+- ``tantivy``: :class:`~assistant.storage.fulltext.FullText`, the index's BM25 (inverted index on
+  disk, memory-mapped, block-max WAND top-k; one indexing thread);
+- ``baseline``: the engine of another version, built and queried by that version's own copy of this
+  module (``--baseline DIR``: ``git archive REV assistant | tar -x -C DIR``); for a ``REV`` from before
+  the switch to tantivy (``7b6b823``), its ``postings`` engine: format-2 segment postings scored for
+  every chunk per query.
 
 Per engine and size, each in a fresh child process: build time and peak RSS; load time of the saved
 index and the RSS it adds; query p50/p95 of the top 50 (what hybrid retrieval asks for) plus, for
@@ -23,10 +22,10 @@ hybrid, the scores of 50 further chunks (what min-max fusion asks for chunks onl
 disk size; and the agreement of each engine's top 10 with the first engine's. Finished parts are
 kept in ``--workdir``, so a killed run resumes.
 
-``--quality squad,scifact,news`` also measures what the engine does to retrieval: on SQuAD v1.1
-dev-tune, SciFact and BBC news (``--news``: questions with an ``article_id`` about
-``../shared/data/bbc-news``), hit@1/5 of the gold article for ``bm25`` and ``hybrid`` retrieval with
-today's BM25 and with tantivy over the same chunks (the same index, its lexical part swapped).
+``--quality squad,scifact,news`` measures retrieval instead: on SQuAD v1.1 dev-tune, SciFact and BBC
+news (``--news``: questions with an ``article_id`` about ``../shared/data/bbc-news``), hit@1/5 of the
+gold article for ``bm25`` and ``hybrid`` retrieval with the index's BM25 (run it from an older
+checkout for the engine before).
 """
 
 from __future__ import annotations
@@ -52,7 +51,7 @@ from .perf import dir_bytes
 
 DEFAULT_OUT = PROJECT_ROOT / "eval" / "reports" / "lexical.json"
 DEFAULT_FIGURE = PROJECT_ROOT / "eval" / "figures" / "lexical.png"
-ENGINES = ("postings", "tantivy", "baseline")
+ENGINES = ("tantivy", "baseline")
 TOP = 50
 
 
@@ -72,21 +71,17 @@ def _rss() -> tuple[int, int, int]:
 
 
 def child_build(engine: str, data: Path, n: int, seed: int, folder: Path) -> dict:
-    """Build one engine's index of ``n`` passages into ``folder``; time and peak RSS."""
+    """Build a tantivy index of ``n`` passages into ``folder``; time and peak RSS. (An older version's copy
+    of this function builds its own engines: ``engine`` is kept for that call.)"""
     from .bench_scale import bm25_passages
 
     texts, _ = squad_texts(data, 0, seed)
     passages = bm25_passages(np.array(texts), n, seed)
     items = itertools.chain([next(passages)], passages)  # sentences split before the clock starts
+    from ..storage.fulltext import FullText
+
     t = time.perf_counter()
-    if engine == "postings":
-        from ..storage.lexical import Postings
-
-        Postings.build(items).save(folder)
-    else:
-        from ..storage.fulltext import FullText
-
-        FullText.build(items, folder)
+    FullText.build(items, folder)
     return {"build_s": round(time.perf_counter() - t, 1), "build_peak_rss_mb": round(_rss()[1] / 2**20)}
 
 
@@ -96,28 +91,16 @@ def child_query(engine: str, folder: Path, questions: list[str]) -> dict:
 
     terms = [content_terms(q) for q in questions]
     base, _, base_anon = _rss()
+    from ..storage.fulltext import FullText
+
     t = time.perf_counter()
-    if engine == "postings":
-        from ..storage.lexical import Postings, SegmentedLexical
+    lex = FullText.open(folder)
 
-        lex = SegmentedLexical([(Postings.load(folder), None)])
+    def search(tq):
+        return lex.search_terms(tq, TOP), None
 
-        def search(tq):
-            s = lex.all_scores(tq)
-            return lex.top(s, TOP), s
-
-        def extra(tq, s, ids):
-            return lex.scores_of(ids, s)
-    else:
-        from ..storage.fulltext import FullText
-
-        lex = FullText.open(folder)
-
-        def search(tq):
-            return lex.search_terms(tq, TOP), None
-
-        def extra(tq, s, ids):
-            return lex.scores_of_terms(tq, ids)
+    def extra(tq, s, ids):
+        return lex.scores_of_terms(tq, ids)
 
     load_s = time.perf_counter() - t
     rss, peak, anon = _rss()
@@ -198,41 +181,28 @@ def _quality_sets(args: argparse.Namespace, embedder, settings) -> dict:
 
 
 def quality(args: argparse.Namespace, log) -> dict:
-    """hit@1/5 of bm25 and hybrid retrieval with today's BM25 and with tantivy, per data set."""
+    """hit@1/5 of bm25 and hybrid retrieval with the index's BM25, per data set."""
     from ..answer.question import analyse
     from ..models.embedding import Embedder
     from ..settings import Settings
-    from ..storage.fulltext import FullText, FullTextView
 
     settings = Settings.from_env()
     embedder = Embedder.load(settings.model, settings.allow_download)
     report = {}
     for name, (assistant, pairs) in _quality_sets(args, embedder, settings).items():
         index = assistant.index
-        folder = args.workdir / f"quality-{name}-{index.generation}-{len(index.lexical)}"
-        if not folder.exists():
-            FullText.build(index.store.iter_chunk_texts(), folder)
-        engines = {"postings": index.lexical, "tantivy": FullTextView(FullText.open(folder))}
         vectors = embedder.encode([q for q, _ in pairs], batch_size=settings.batch_size)
         terms = [analyse(q).terms for q, _ in pairs]
         row: dict = {"questions": len(pairs), "chunks": len(index.lexical)}
-        for engine, lexical in engines.items():
-            index.lexical = lexical
-            for mode in ("bm25", "hybrid"):
-                ranks = []
-                for (q, gold), vec, tq in zip(pairs, vectors, terms):
-                    hits = assistant.retriever.search(q, 20, mode=mode, query_vector=vec, terms=tq)
-                    chunks = index.store.chunks([h.chunk_id for h in hits])
-                    ranked = list(dict.fromkeys(chunks[h.chunk_id].article_id for h in hits if h.chunk_id in chunks))
-                    ranks.append(next((i for i, a in enumerate(ranked) if a in gold), None))
-                n = max(len(ranks), 1)
-                row[f"{engine}_{mode}"] = {
-                    f"hit@{k}": round(sum(r is not None and r < k for r in ranks) / n, 4) for k in (1, 5)
-                }
-        index.lexical = engines["postings"]
         for mode in ("bm25", "hybrid"):
-            a, b = row[f"postings_{mode}"], row[f"tantivy_{mode}"]
-            row[f"delta_{mode}"] = {k: round(b[k] - a[k], 4) for k in a}
+            ranks = []
+            for (q, gold), vec, tq in zip(pairs, vectors, terms):
+                hits = assistant.retriever.search(q, 20, mode=mode, query_vector=vec, terms=tq)
+                chunks = index.store.chunks([h.chunk_id for h in hits])
+                ranked = list(dict.fromkeys(chunks[h.chunk_id].article_id for h in hits if h.chunk_id in chunks))
+                ranks.append(next((i for i, a in enumerate(ranked) if a in gold), None))
+            n = max(len(ranks), 1)
+            row[mode] = {f"hit@{k}": round(sum(r is not None and r < k for r in ranks) / n, 4) for k in (1, 5)}
         log(f"  quality {name}: {json.dumps(row)}")
         report[name] = row
     return report
@@ -269,20 +239,20 @@ def run(args: argparse.Namespace) -> int:
             if done.exists():
                 row[engine] = json.loads(done.read_text())
                 continue
-            kind = "postings" if engine == "baseline" else engine  # the baseline reads today's postings
+            kind = "postings" if engine == "baseline" else engine  # the older version's own engine
+            code = args.baseline if engine == "baseline" else None
             folder = work / f"{kind}-{n}-s{args.seed}"
             record = folder / "built.json"
             if not record.exists():
                 if folder.exists():
                     shutil.rmtree(folder)
                 log(f"  {n:,} {kind}: build…")
-                part = _child(None, "build", kind, str(args.data), str(n), str(args.seed), str(folder))
+                part = _child(code, "build", kind, str(args.data), str(n), str(args.seed), str(folder))
                 part["disk_mb"] = round(dir_bytes(folder) / 2**20, 1)
                 record.write_text(json.dumps(part))
             part = json.loads(record.read_text())
             built[kind] = folder
             log(f"  {n:,} {engine}: built in {part['build_s']} s; load and {args.queries} queries…")
-            code = args.baseline if engine == "baseline" else None
             part.update(_child(code, "query", kind, str(folder), str(qfile)))
             done.write_text(json.dumps(part))
             row[engine] = part
@@ -365,7 +335,7 @@ def print_rows(rows: list[dict], engines: list[str]) -> None:
 
 def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sizes", default="100000,1000000", help="passages, comma-separated")
-    p.add_argument("--engines", default="postings,tantivy", help="BM25 engines: postings, tantivy, baseline")
+    p.add_argument("--engines", default="tantivy", help="BM25 engines: tantivy, baseline (with --baseline DIR)")
     p.add_argument("--queries", type=int, default=400, help="real SQuAD questions used as queries")
     p.add_argument("--seed", type=int, default=19)
     p.add_argument("--workdir", type=Path, default=CACHE / "lexical", help="indexes and finished parts (resumable)")
@@ -380,7 +350,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 
 
 run.arguments = _arguments  # type: ignore[attr-defined]
-benchmark("lexical", "BM25 engines (today's postings vs tantivy): build, load, RSS, query p50/p95, disk")(run)
+benchmark("lexical", "BM25 engines (tantivy vs an older version's): build, load, RSS, query p50/p95, disk")(run)
 
 
 def main(argv: list[str]) -> int:

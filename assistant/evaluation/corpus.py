@@ -12,7 +12,7 @@ from ..ingest.pipeline import POOLED, chunking_settings, ingest_articles, senten
 from ..models.embedding import Embedder
 from ..records import Article
 from ..settings import Settings
-from ..storage.generations import IndexDir
+from ..storage.generations import FORMAT_VERSION, IndexDir
 
 CACHE = Path(os.environ.get("ASSISTANT_BENCH_CACHE", Path.home() / ".cache" / "article-assistant" / "bench"))
 
@@ -25,6 +25,7 @@ STORED = "speakers"
 def corpus_key(articles: list[Article], embedder: Embedder, settings: Settings) -> str:
     h = hashlib.sha256()
     h.update(json.dumps([embedder.spec.name, chunking_settings(settings)]).encode())
+    h.update(f"format-{FORMAT_VERSION}".encode())  # beside, never over, the caches an older version reads
     h.update(STORED.encode())
     if sentence_vector_method(embedder) == POOLED:  # sentence vectors from one pass per chunk
         h.update(json.dumps([POOLED, embedder.encoder_info]).encode())

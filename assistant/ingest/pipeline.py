@@ -2,8 +2,9 @@
 
 An ingest writes one new segment (:class:`~assistant.storage.segments.SegmentWriter`) holding the
 new and changed articles and the ids it deletes, then :func:`publish_segment` (the publish path of
-every ingest engine) links the live generation's segments into the new generation, merges the newest
-segments when they have grown, and switches ``CURRENT``. :func:`compact_index` merges them all.
+every ingest engine) links the live generation's segments into the new generation, derives its
+tantivy BM25 index from the live one (:meth:`~assistant.storage.fulltext.FullText.derive`), merges the
+newest segments when they have grown, and switches ``CURRENT``. :func:`compact_index` merges them all.
 
 Example::
 
@@ -19,6 +20,7 @@ import errno
 import os
 import shutil
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -27,14 +29,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AssistantError, IndexMismatchError, IndexWriteError, IngestError
+from ..errors import AssistantError, IndexCorruptError, IndexMismatchError, IndexWriteError, IngestError
 from ..models.embedding import Embedder
 from ..records import Article
 from ..settings import Settings
 from ..storage.dense import DenseIndex
-from ..storage.generations import IndexDir, link_file, link_segment, rebuild_hint, resolve_segments
+from ..storage.fulltext import FullText
+from ..storage.generations import (
+    FORMAT_VERSION,
+    IndexDir,
+    link_file,
+    link_segment,
+    rebuild_hint,
+    resolve_segments,
+)
 from ..storage.index import DENSE_FILE, LEXICAL_DIR, STORE_FILE, open_store
-from ..storage.lexical import Postings
 from ..storage.segments import (
     SegmentWriter,
     dead_chunk_ids,
@@ -283,7 +292,7 @@ def next_chunk_id(gen: Path | None, manifest: dict) -> int:
     """The first chunk id a new segment of ``gen`` may use (ids are never reused)."""
     if gen is None:
         return 1
-    if manifest["format_version"] == 2:
+    if manifest["format_version"] != 1:
         return int(manifest["next_chunk_id"])
     store = Store(gen / STORE_FILE, readonly=True)  # format 1: one store
     try:
@@ -295,13 +304,14 @@ def next_chunk_id(gen: Path | None, manifest: dict) -> int:
 def _base_segments(tmp: Path, base: Path | None, manifest: dict) -> tuple[list[dict], dict[str, dict]]:
     """The live generation's segments, linked into ``tmp`` (not copied), and their manifest file
     entries. A format-1 generation becomes segment ``seg-000000``: its store and vectors are
-    linked, its BM25 postings and article list written once (O(corpus), the first time only)."""
+    linked, its article list written once; a format-2 segment's BM25 postings are left behind."""
     if base is None:
         return [], {}
-    if manifest["format_version"] == 2:
+    if manifest["format_version"] != 1:
         linked: dict[str, dict] = {}
+        files = {rel: info for rel, info in manifest["files"].items() if "/lexical/" not in rel}
         for seg in manifest["segments"]:
-            linked.update(link_segment(base, tmp, seg["name"], manifest["files"]))
+            linked.update(link_segment(base, tmp, seg["name"], files))
         return [dict(seg) for seg in manifest["segments"]], linked
     name = "seg-000000"
     linked = {}
@@ -309,11 +319,6 @@ def _base_segments(tmp: Path, base: Path | None, manifest: dict) -> tuple[list[d
         info = manifest["files"][rel]
         link_file(base / rel, tmp / name / rel)
         linked[f"{name}/{rel}"] = info
-    store = Store(tmp / name / STORE_FILE, readonly=True)
-    try:
-        Postings.build(store.iter_chunk_texts()).save(tmp / name / LEXICAL_DIR)
-    finally:
-        store.close()
     write_record(tmp / name, dict(manifest["articles"]), dict(manifest.get("origins", {})), [])
     seg = {"name": name, "counts": dict(manifest["counts"]), "dead": []}
     return [seg], linked
@@ -336,13 +341,21 @@ def publish_segment(
     """Publish generation ``final`` = the live generation ``base`` plus the finished segment
     ``tmp/name`` (written by :class:`SegmentWriter`): the one publish path of every ingest engine.
 
-    The base's segments are hard-linked into ``tmp``; the newest ones are merged when
-    :func:`merge_plan` says so; then the manifest (format 2, live counts) is written and
+    The base's segments are hard-linked into ``tmp``; the generation's tantivy index is derived from
+    the base's (:func:`_lexical`); the newest segments are merged when :func:`merge_plan` says so
+    (chunk ids are kept: BM25 is untouched); then the manifest (live counts) is written and
     :meth:`IndexDir.publish` makes it durable and switches ``CURRENT``. Call under the writer lock;
     on an exception the caller removes ``tmp`` (the live generation is untouched). Returns the manifest."""
     segments, linked = _base_segments(tmp, base, base_manifest)
     record = read_record(tmp / name)
     records = [read_record(tmp / s["name"]) for s in segments] + [record]
+    upgrade = base is not None and base_manifest["format_version"] != FORMAT_VERSION
+    if not upgrade:
+        t = time.perf_counter()
+        gone = [c for s in segments for c in _chunk_ids(tmp / s["name"], record.get("deletes", []))]
+        linked.update(_lexical(tmp, base, base_manifest, gone, tmp / name))
+        if report is not None:
+            report.timings["bm25"] = time.perf_counter() - t
     segments.append({"name": name, "counts": counts})
     _, _, dead = resolve_segments(records)
     for seg, gone in zip(segments, dead):
@@ -360,9 +373,65 @@ def publish_segment(
         d_chunks, d_sentences = _dead_counts(tmp / seg["name"], gone)
         live["chunks"] += seg["counts"]["chunks"] - d_chunks
         live["sentences"] += seg["counts"]["sentences"] - d_sentences
+    if upgrade:  # an index of an earlier format: its BM25 written from every live chunk, once
+        _build_lexical(tmp, segments)
     manifest = dict(fields, counts=live, segments=segments, next_chunk_id=next_id)
     folder.publish(tmp, final, manifest, linked=linked)
     return manifest
+
+
+def _chunk_ids(seg: Path, articles: list[str]) -> list[int]:
+    """The chunk ids of ``articles`` in segment folder ``seg``."""
+    if not articles:
+        return []
+    store = Store(seg / STORE_FILE, readonly=True)
+    try:
+        return dead_chunk_ids(store, articles)[0].tolist()
+    finally:
+        store.close()
+
+
+def _lexical(tmp: Path, base: Path | None, manifest: dict, gone: list[int], new: Path) -> dict[str, dict]:
+    """Write ``tmp/lexical``: the base generation's tantivy index without the chunk ids ``gone``, plus
+    segment ``new``'s chunks. The base's files are hard-linked and never written (tantivy writes every
+    file new); returns the manifest entries of those still linked (the rest are hashed on publish)."""
+    store = Store(new / STORE_FILE, readonly=True)
+    try:
+        if base is None:
+            FullText.build(store.iter_chunk_texts(), tmp / LEXICAL_DIR)
+            return {}
+        prefix = LEXICAL_DIR + "/"
+        files = {rel: info for rel, info in manifest["files"].items() if rel.startswith(prefix)}
+        for rel, info in files.items():  # a cheap check, as for the linked segments
+            st = os.lstat(base / rel)
+            if not stat.S_ISREG(st.st_mode) or st.st_size != info["size"]:
+                raise IndexCorruptError(
+                    f"index file {base / rel} is truncated or altered (size); {rebuild_hint(base.parent)}"
+                )
+        FullText.derive(base / LEXICAL_DIR, tmp / LEXICAL_DIR, gone, store.iter_chunk_texts())
+    finally:
+        store.close()
+    out = {}
+    for rel, info in files.items():
+        p = tmp / rel
+        if p.exists() and p.stat().st_ino == (base / rel).stat().st_ino:
+            out[rel] = info
+    return out
+
+
+def _build_lexical(tmp: Path, segments: list[dict]) -> None:
+    """Write ``tmp/lexical`` from every live chunk of ``segments`` (those with ``dead`` set)."""
+
+    def texts():
+        for seg in segments:
+            store = Store(tmp / seg["name"] / STORE_FILE, readonly=True)
+            try:
+                dead = set(dead_chunk_ids(store, seg["dead"])[0].tolist()) if seg["dead"] else set()
+                yield from ((cid, text) for cid, text in store.iter_chunk_texts() if cid not in dead)
+            finally:
+                store.close()
+
+    FullText.build(texts(), tmp / LEXICAL_DIR)
 
 
 def _dead_counts(seg: Path, dead: list[str]) -> tuple[int, int]:
@@ -403,7 +472,9 @@ def _merge_tail(
 
 def compact_index(index_dir: str | Path, lock_wait: float | None = None) -> IngestReport:
     """Merge every segment of the live generation into one (dropping deleted rows) and publish it:
-    O(corpus), for when many ingests and deletions have piled up (``assistant compact``)."""
+    O(corpus), for when many ingests and deletions have piled up (``assistant compact``). BM25 is
+    linked as it is (tantivy merges its own segments); an index of an earlier format gets its
+    tantivy index written from the stored chunk texts (nothing is re-embedded)."""
     folder = IndexDir(Path(index_dir))
     report = IngestReport()
     t0 = time.perf_counter()
@@ -412,13 +483,20 @@ def compact_index(index_dir: str | Path, lock_wait: float | None = None) -> Inge
         folder.collect_garbage(keep=2)
         base = folder.current()
         manifest = folder.read_manifest(base)
-        if manifest["format_version"] == 2 and len(manifest["segments"]) == 1 and not manifest["segments"][0]["dead"]:
+        current = manifest["format_version"] == FORMAT_VERSION
+        if current and len(manifest["segments"]) == 1 and not manifest["segments"][0]["dead"]:
             report.generation = base.name
             return report
         with _new_generation(folder, "`assistant compact`") as (tmp, final):
             segments, linked = _base_segments(tmp, base, manifest)
             records = [read_record(tmp / s["name"]) for s in segments]
             segments, records = _merge_tail(tmp, final.name, segments, records, 0, linked)
+            segments[0]["dead"] = []
+            if current:
+                files = {rel: i for rel, i in manifest["files"].items() if rel.startswith(LEXICAL_DIR + "/")}
+                linked.update(link_segment(base, tmp, LEXICAL_DIR, files))
+            else:
+                _build_lexical(tmp, segments)
             fields = {k: manifest[k] for k in ("model", "encoder", "chunking") if k in manifest}
             out = dict(
                 fields, counts=dict(manifest["counts"]), segments=segments, next_chunk_id=next_chunk_id(base, manifest)
@@ -476,7 +554,7 @@ def write_error(exc: BaseException, index_dir: Path, what: str = "ingest") -> In
     full = (
         (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)))
         or (isinstance(exc, sqlite3.Error) and "full" in msg)
-        or (isinstance(exc, RuntimeError) and "No space left" in msg)
+        or (isinstance(exc, (RuntimeError, ValueError)) and "No space left" in msg)  # faiss, tantivy
     )
     if full and (free := _out_of_inodes(index_dir)) is not None:
         return IndexWriteError(
@@ -499,7 +577,8 @@ def write_error(exc: BaseException, index_dir: Path, what: str = "ingest") -> In
             f"cannot write the index at {index_dir} ({exc.strerror or msg}{f': {exc.filename}' if exc.filename else ''});"
             f" {unchanged}"
         )
-    if isinstance(exc, sqlite3.Error) or (isinstance(exc, RuntimeError) and "write error" in msg):
+    tantivy_io = isinstance(exc, ValueError) and msg.startswith("An IO error occurred")
+    if isinstance(exc, sqlite3.Error) or (isinstance(exc, RuntimeError) and "write error" in msg) or tantivy_io:
         return IndexWriteError(f"cannot write the index at {index_dir} ({msg[:200]}); {unchanged}")
     return None
 

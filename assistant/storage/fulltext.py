@@ -17,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections import Counter
@@ -31,6 +32,9 @@ from ..terms import STOPWORDS
 FORMAT = "tantivy-bm25-v1"
 ANALYZER = "content_terms"
 WRITER_HEAP = 128 * 1024 * 1024
+#: A ``meta.json`` larger than this is refused unread (a real one is ~200 bytes per tantivy segment).
+MAX_META_BYTES = 16 * 2**20
+_FIELDS = [("id", "u64"), ("text", "text")]
 
 
 def _tantivy():
@@ -90,7 +94,7 @@ class FullText:
         index = tv.Index(schema(), path=str(folder), reuse=False)
         index.register_tokenizer(ANALYZER, analyzer())
         writer = index.writer(heap, threads)
-        return cls._commit(tv, index, writer, items)
+        return cls._commit(tv, index, writer, items, folder)
 
     @classmethod
     def derive(
@@ -112,11 +116,13 @@ class FullText:
         gone = [int(c) for c in remove]
         for a in range(0, len(gone), 10_000):  # (a term of the u64 field; delete_documents_by_term makes an i64 one)
             writer.delete_documents_by_query(tv.Query.term_set_query(index.schema, "id", gone[a : a + 10_000]))
-        return cls._commit(tv, index, writer, items)
+        return cls._commit(tv, index, writer, items, folder)
 
     @classmethod
-    def _commit(cls, tv, index, writer, items: Iterable[tuple[int, str]]) -> FullText:
-        """Add ``items`` (chunk id, text), commit, wait for merges and open the result."""
+    def _commit(cls, tv, index, writer, items: Iterable[tuple[int, str]], folder: Path) -> FullText:
+        """Add ``items`` (chunk id, text), commit, wait for merges and open the result. tantivy writes its
+        ``meta.json`` and ``.managed.json`` readable by their owner only: they get its data files' mode,
+        so whoever may read the index (another user serving it) can open it."""
         for cid, text in items:
             doc = tv.Document()
             doc.add_unsigned("id", int(cid))
@@ -124,11 +130,37 @@ class FullText:
             writer.add_document(doc)
         writer.commit()
         writer.wait_merging_threads()
+        data = next((f for f in folder.iterdir() if f.suffix == ".idx"), None)
+        for name in ("meta.json", ".managed.json"):
+            if data is not None and (folder / name).exists():
+                os.chmod(folder / name, data.stat().st_mode & 0o666)
         index.reload()
         return cls(index)
 
     def __len__(self) -> int:
         return int(self.searcher.num_docs)
+
+    def problem(self, folder: Path, docs: int) -> str | None:
+        """What is wrong with the index in ``folder`` (opened as this one) for ``docs`` live chunks, or None:
+        its ``meta.json`` must hold this schema and segment counts adding up to ``docs`` (values tantivy
+        trusts; a wrong one panics inside a query, not at load)."""
+        path = Path(folder) / "meta.json"
+        if path.stat().st_size > MAX_META_BYTES:
+            return "BM25's meta.json is too large"
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        fields = [(f.get("name"), f.get("type")) for f in meta.get("schema", []) if isinstance(f, dict)]
+        text = [f for f in meta.get("schema", []) if isinstance(f, dict) and f.get("name") == "text"]
+        if fields != _FIELDS or text[0].get("options", {}).get("indexing", {}).get("tokenizer") != ANALYZER:
+            return "BM25's schema is not this assistant's"
+        live = 0
+        for seg in meta.get("segments", []):
+            n, dels = seg.get("max_doc"), (seg.get("deletes") or {}).get("num_deleted_docs", 0)
+            if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (n, dels)) or dels > n:
+                return "BM25's segment counts are not whole numbers"
+            live += n - dels
+        if not live == len(self) == docs:
+            return f"BM25 holds {len(self)} chunks ({live} by its segment list), the manifest says {docs}"
+        return None
 
     def df(self, term: str) -> int:
         """Documents holding the stemmed ``term``."""
@@ -195,12 +227,19 @@ class FullTextView:
 
     def __init__(self, fulltext: FullText) -> None:
         self.fulltext = fulltext
+        self._idf: dict[str, float] = {}
 
     def __len__(self) -> int:
         return len(self.fulltext)
 
     def idf(self, term: str) -> float:
-        return self.fulltext.idf(term)
+        """The term's BM25 idf (remembered: answering asks for the same terms many times)."""
+        value = self._idf.get(term)
+        if value is None:
+            if len(self._idf) > 100_000:
+                self._idf.clear()
+            value = self._idf[term] = self.fulltext.idf(term)
+        return value
 
     def all_scores(self, terms: list[str]) -> LexicalQuery | None:
         """The query, or None when no term is in the index."""

@@ -5,8 +5,9 @@ Layout::
 
     index/
       CURRENT            name of the live generation (replaced atomically)
-      gen-000007/        manifest.json (format 2: the segments, live counts, per-file checksums)
-        seg-000003/      a segment: store.sqlite, dense.faiss, lexical/ (BM25 postings), segment.json
+      gen-000007/        manifest.json (format 3: the segments, live counts, per-file checksums)
+        lexical/         BM25 of every live chunk: one tantivy index (:mod:`.fulltext`)
+        seg-000003/      a segment: store.sqlite, dense.faiss, segment.json
         seg-000007/      (segment.json: its articles, their files, and the article ids it deletes)
       .lock              held by the one ingest that may write
       .assistant-index   marks the folder as an index (an ingest refuses other non-empty folders)
@@ -19,8 +20,11 @@ complete on its own, and the file system frees a segment's data only when the la
 linking it is removed: garbage collection never deletes a segment a kept generation uses.
 A published segment file is never opened for writing again (SQLite's caution about databases with
 several names concerns journals of writers), and a merge (automatic for the newest segments,
-``assistant compact`` for all) writes one new segment in place of several. A format-1 generation (``store.sqlite``, ``dense.faiss``, ``lexical/`` in the
-generation folder itself) still loads; its first ingest links it in as segment ``seg-000000``.
+``assistant compact`` for all) writes one new segment in place of several. The generation's tantivy
+index is derived from the live one the same way: its files hard-linked, the changed chunks deleted and
+the new ones added in the new folder (tantivy writes every file new). Format-1 (one folder) and format-2
+(BM25 postings in each segment) generations are read only to be upgraded: ``assistant compact`` or the
+next ingest writes their tantivy index from the stored chunk texts (no re-embedding).
 
 Garbage collection removes nothing unless a valid ``CURRENT`` names a live generation: a missing
 or dangling ``CURRENT`` while generations are present is a damaged index (every command says to run
@@ -60,18 +64,20 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
-FORMAT_VERSION = 2
-#: Format 1: one folder per generation (no segments); still read.
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+#: Format 1 (one folder per generation) and 2 (BM25 postings in each segment): read to be upgraded.
+READABLE_VERSIONS = (1, 2, 3)
 MANIFEST = "manifest.json"
 INDEX_MARKER = ".assistant-index"
 GEN_MARKER = ".assistant-generation"
 #: A manifest larger than this is refused unread (a real one is ~100 bytes per article).
 MAX_MANIFEST_BYTES = 16 * 2**20
-REQUIRED_FILES = ("store.sqlite", "dense.faiss", "lexical/ids.npy")
+REQUIRED_FILES = ("store.sqlite", "dense.faiss")
 SEGMENT_FILE = "segment.json"
-#: What every segment of a format-2 generation holds.
-SEGMENT_FILES = ("store.sqlite", "dense.faiss", "lexical/ids.npy", "lexical/postings.json", SEGMENT_FILE)
+#: What every segment of a format-2 or 3 generation holds.
+SEGMENT_FILES = ("store.sqlite", "dense.faiss", SEGMENT_FILE)
+#: The tantivy index of a format-3 generation.
+LEXICAL_META = "lexical/meta.json"
 _GEN = re.compile(r"^gen-(\d{6,})$")
 _SEG = re.compile(r"^seg-\d{6,}(-\d+)?$")
 #: Files that only describe a folder (the project's own ``index/README.md``): an index may be made beside them;
@@ -92,6 +98,10 @@ def _number(name: str) -> int:
 
 def repair_hint(index_dir: Path) -> str:
     return f"run `assistant repair --index {index_dir}` to point it at the newest complete generation"
+
+
+def upgrade_hint(index_dir: Path) -> str:
+    return f"run `assistant compact --index {index_dir}` to write its BM25 index anew (nothing is re-embedded)"
 
 
 def rebuild_hint(index_dir: Path) -> str:
@@ -118,11 +128,16 @@ def _fsync_tree(folder: Path, skip: frozenset[str] | set[str] = frozenset()) -> 
     for root, _, files in os.walk(folder):
         for f in files:
             p = Path(root) / f
-            if p.relative_to(folder).as_posix() in skip:
+            if p.relative_to(folder).as_posix() in skip or _is_lock(f):
                 continue
             with open(p, "rb") as fh:
                 os.fsync(fh.fileno())
         _fsync_dir(Path(root))
+
+
+def _is_lock(name: str) -> bool:
+    """tantivy's empty lock files (created by its reader and writer, never data)."""
+    return name.startswith(".tantivy-") and name.endswith(".lock")
 
 
 def file_checksums(folder: Path, skip: frozenset[str] | set[str] = frozenset()) -> dict[str, dict]:
@@ -132,7 +147,7 @@ def file_checksums(folder: Path, skip: frozenset[str] | set[str] = frozenset()) 
         for f in sorted(files):
             p = Path(root) / f
             rel = p.relative_to(folder).as_posix()
-            if rel in (MANIFEST, GEN_MARKER) or rel.endswith("-journal") or rel in skip:
+            if rel in (MANIFEST, GEN_MARKER) or rel.endswith("-journal") or rel in skip or _is_lock(f):
                 continue
             out[rel] = {"size": p.stat().st_size, "sha256": sha256_file(p)}
     return out
@@ -193,7 +208,7 @@ def manifest_problem(m: dict) -> str | None:
     counts = m.get("counts")
     if problem := _counts_problem(counts, '"counts"'):
         return problem
-    if m.get("format_version") == 2:
+    if m.get("format_version") in (2, 3):
         return _segments_problem(m)
     for key in ("articles", "origins"):
         value = m.get(key, {})
@@ -253,6 +268,8 @@ def _segments_problem(m: dict) -> str | None:
         missing = [f for f in SEGMENT_FILES if f"{name}/{f}" not in files]
         if missing:
             return f"it lists no {name}/{missing[0]}"
+    if m.get("format_version") == 3 and LEXICAL_META not in files:
+        return f"it lists no {LEXICAL_META}"
     return None
 
 
@@ -514,7 +531,7 @@ class IndexDir:
         problem = manifest_problem(manifest)
         if problem:
             raise corrupt(problem)
-        if version == 2:
+        if version != 1:
             try:
                 records = [
                     _read_segment_record(gen, s["name"], manifest["files"][f"{s['name']}/{SEGMENT_FILE}"])

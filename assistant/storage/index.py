@@ -1,9 +1,10 @@
 """A loaded, read-only snapshot of one index generation: manifest, store, FAISS and BM25.
 
-A format-2 generation is a list of segments (:mod:`.segments`): each is loaded, the chunks that
-later segments deleted are dropped in memory (from FAISS, and masked in BM25), and ``store``,
-``dense`` and ``lexical`` are views over all of them with the interface of one index. A
-format-1 generation (one folder) loads as before.
+A generation is a list of segments (:mod:`.segments`) and one tantivy index (:mod:`.fulltext`):
+each segment is loaded, the chunks that later segments deleted are dropped from FAISS in memory,
+and ``store`` and ``dense`` are views over all of them with the interface of one index; ``lexical``
+is the generation's tantivy index (memory-mapped: nothing is scored at load). An index of an
+earlier format is refused with the command that upgrades it (``assistant compact``).
 
 Example::
 
@@ -19,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import IndexCorruptError
+from ..errors import IndexCorruptError, IndexMismatchError
 from .dense import DenseIndex
-from .generations import IndexDir, ReaderLock, rebuild_hint
-from .lexical import LexicalIndex, Postings, SegmentedLexical
+from .fulltext import FullText, FullTextView
+from .generations import FORMAT_VERSION, IndexDir, ReaderLock, rebuild_hint, upgrade_hint
 from .segments import DENSE_FILE, LEXICAL_DIR, STORE_FILE, SegmentedDense, SegmentedStore, dead_chunk_ids
 from .store import Store
 
@@ -42,7 +43,7 @@ class Index:
     manifest: dict
     store: Store | SegmentedStore
     dense: DenseIndex | SegmentedDense
-    lexical: LexicalIndex | SegmentedLexical
+    lexical: FullTextView
     reader_lock: ReaderLock | None = field(default=None, repr=False, compare=False)
 
     @classmethod
@@ -58,25 +59,25 @@ class Index:
     @classmethod
     def _load(cls, folder: IndexDir, gen: Path, lock: ReaderLock, verify: bool) -> Index:
         manifest = folder.read_manifest(gen)
+        if manifest["format_version"] != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"index at {folder.path} keeps BM25 in the format of an earlier version; {upgrade_hint(folder.path)}"
+            )
         folder.verify(gen, manifest, checksums=verify)
         stores: list[Store] = []
         try:
-            if manifest["format_version"] == 1:
-                store = Store(gen / STORE_FILE, readonly=True)
-                stores.append(store)
-                problem = _count_problem(manifest, store)
-                if problem is None:
-                    dense = DenseIndex.load(gen / DENSE_FILE)
-                    lexical = LexicalIndex.load(gen / LEXICAL_DIR)
-                    problem = _shape_problem(manifest, dense, lexical)
-            else:
-                store, dense, lexical, problem = _load_segments(gen, manifest, stores)
+            store, dense, problem = _load_segments(gen, manifest, stores)
+            lexical = None
+            if problem is None:
+                fulltext = FullText.open(gen / LEXICAL_DIR)
+                problem = fulltext.problem(gen / LEXICAL_DIR, manifest["counts"]["chunks"])
+                lexical = FullTextView(fulltext)
             if problem:
                 raise IndexCorruptError(f"index at {gen} is inconsistent ({problem}); {rebuild_hint(folder.path)}")
         except BaseException as exc:
             for s in stores:
                 s.close()
-            if isinstance(exc, IndexCorruptError) or not isinstance(exc, Exception):
+            if isinstance(exc, IndexCorruptError) or not isinstance(exc, Exception) and not _panic(exc):
                 raise
             msg = " ".join(str(exc).split())[:200]
             raise IndexCorruptError(
@@ -117,8 +118,8 @@ class Index:
 
 
 def _load_segments(gen: Path, manifest: dict, stores: list[Store]):
-    """(store, dense, lexical, problem) of a format-2 generation; opened stores go into ``stores``."""
-    parts, denses, postings = [], [], []
+    """(store, dense, problem) of a generation's segments; opened stores go into ``stores``."""
+    parts, denses = [], []
     live = {"articles": 0, "chunks": 0, "sentences": 0}
     dim = manifest["model"]["dim"]
     for seg in manifest["segments"]:
@@ -127,33 +128,26 @@ def _load_segments(gen: Path, manifest: dict, stores: list[Store]):
         stores.append(store)
         problem = _count_problem(seg, store)
         if problem:
-            return None, None, None, f"{seg['name']}: {problem}"
+            return None, None, f"{seg['name']}: {problem}"
         dense = DenseIndex.load(folder / DENSE_FILE)
-        post = Postings.load(folder / LEXICAL_DIR)
         chunks = seg["counts"]["chunks"]
-        if dense.dim != dim or len(dense) != chunks or len(post) != chunks:
-            return (
-                None,
-                None,
-                None,
-                f"{seg['name']}: FAISS or BM25 does not hold its {chunks} chunks of dimension {dim}",
-            )
+        if dense.dim != dim or len(dense) != chunks:
+            return None, None, f"{seg['name']}: FAISS does not hold its {chunks} chunks of dimension {dim}"
         dead = seg.get("dead", [])
         gone, sentences = dead_chunk_ids(store, dead) if dead else (np.zeros(0, np.int64), 0)
         if len(gone) and dense.remove(gone.tolist()) != len(gone):
-            return None, None, None, f"{seg['name']}: FAISS lacks chunks of deleted articles"
+            return None, None, f"{seg['name']}: FAISS lacks chunks of deleted articles"
         parts.append((store, set(dead), gone))
         denses.append(dense)
-        postings.append((post, np.isin(post.ids, gone) if len(gone) else None))
         for key, n in (("articles", len(dead)), ("chunks", len(gone)), ("sentences", sentences)):
             live[key] += seg["counts"][key] - n
     for key, n in live.items():
         if n != manifest["counts"][key]:
-            return None, None, None, f"the segments hold {n} live {key}, the manifest says {manifest['counts'][key]}"
+            return None, None, f"the segments hold {n} live {key}, the manifest says {manifest['counts'][key]}"
     simple = len(parts) == 1 and not len(parts[0][2])
     store = parts[0][0] if simple else SegmentedStore(parts, live)
     dense = denses[0] if len(denses) == 1 else SegmentedDense(denses)
-    return store, dense, SegmentedLexical(postings), None
+    return store, dense, None
 
 
 def open_store(gen: Path, manifest: dict) -> Store | SegmentedStore:
@@ -165,6 +159,11 @@ def open_store(gen: Path, manifest: dict) -> Store | SegmentedStore:
         store = Store(gen / seg["name"] / STORE_FILE, readonly=True)
         parts.append((store, set(seg.get("dead", [])), np.zeros(0, np.int64)))
     return SegmentedStore(parts, dict(manifest["counts"]))
+
+
+def _panic(exc: BaseException) -> bool:
+    """True for a Rust panic inside tantivy (pyo3's ``PanicException`` is not an ``Exception``)."""
+    return type(exc).__name__ == "PanicException"
 
 
 def _size(path: Path) -> int:
@@ -181,16 +180,4 @@ def _count_problem(manifest: dict, store: Store) -> str | None:
         n = store.count(table)
         if n != counts[table]:
             return f"the store holds {n} {table}, the manifest says {counts[table]}"
-    return None
-
-
-def _shape_problem(manifest: dict, dense: DenseIndex, lexical: LexicalIndex) -> str | None:
-    """Whether FAISS and BM25 have the manifest's dimension and number of chunks."""
-    chunks, dim = manifest["counts"]["chunks"], manifest["model"]["dim"]
-    if dense.dim != dim:
-        return f"the vectors have {dense.dim} dimensions, the manifest says {dim}"
-    if len(dense) != chunks:
-        return f"FAISS holds {len(dense)} vectors for {chunks} chunks"
-    if len(lexical) != chunks:
-        return f"BM25 holds {len(lexical)} documents for {chunks} chunks"
     return None

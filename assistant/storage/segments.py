@@ -1,13 +1,12 @@
 """Segments: the immutable parts a generation is made of (see :mod:`.generations` for the layout).
 
 A segment folder holds its own ``store.sqlite`` (articles, chunks, sentences), ``dense.faiss``
-(its chunk vectors), ``lexical/`` (BM25 postings, :class:`~.lexical.Postings`) and
-``segment.json`` (its articles' hashes and files, and the article ids it deletes from earlier
-segments). Chunk ids are unique across a generation (``next_chunk_id`` in the manifest), so a
-chunk id names one chunk everywhere. This module writes segments (:class:`SegmentWriter`),
-merges several into one (:func:`merge_segments`) and puts loaded segments together into one view
-with the read interface of a single store, FAISS index and BM25 index
-(:class:`SegmentedStore`, :class:`SegmentedDense`, :class:`~.lexical.SegmentedLexical`).
+(its chunk vectors) and ``segment.json`` (its articles' hashes and files, and the article ids it
+deletes from earlier segments); BM25 is one tantivy index per generation (:mod:`.fulltext`).
+Chunk ids are unique across a generation (``next_chunk_id`` in the manifest), so a chunk id names
+one chunk everywhere. This module writes segments (:class:`SegmentWriter`), merges several into
+one (:func:`merge_segments`) and puts loaded segments together into one view with the read
+interface of a single store and FAISS index (:class:`SegmentedStore`, :class:`SegmentedDense`).
 
 Example::
 
@@ -31,7 +30,6 @@ import numpy as np
 from ..records import Article, Chunk, Sentence
 from .dense import DenseIndex
 from .generations import SEGMENT_FILE
-from .lexical import Postings, merge_postings
 from .store import Store
 
 STORE_FILE = "store.sqlite"
@@ -83,14 +81,13 @@ class SegmentWriter:
         return int(self.store.next_chunk_id or 1)
 
     def finish(self, deletes: list[str], origins: dict[str, str], generation: str = "") -> dict[str, int]:
-        """Write the vectors, BM25 postings and ``segment.json``; returns the segment's counts."""
+        """Write the vectors and ``segment.json``; returns the segment's counts."""
         store = self.store
         store.set_meta("generation", generation)
         store.commit()
         self.dense.optimise()  # exact search while small, IVF once large
         self.dense.save(self.folder / DENSE_FILE)
         self.dense = None  # written: its vectors need not share memory with the BM25 build
-        Postings.build(store.iter_chunk_texts()).save(self.folder / LEXICAL_DIR)
         articles = store.article_hashes()
         counts = {k: store.count(k) for k in ("articles", "chunks", "sentences")}
         store.close()
@@ -160,7 +157,7 @@ def merge_segments(
     con.commit()
     con.close()
     # Vectors: the largest source's FAISS index takes the others' live vectors (no retraining).
-    sizes = [len(Postings.load(Path(f) / LEXICAL_DIR)) for f, _ in sources]
+    sizes = [_chunk_count(Path(f)) for f, _ in sources]
     big = int(np.argmax(sizes))
     dense = DenseIndex.load(Path(sources[big][0]) / DENSE_FILE)
     dense.remove(dead_ids[big].tolist())
@@ -173,11 +170,6 @@ def merge_segments(
     dense.optimise()
     dense.save(dest / DENSE_FILE)
     del dense
-    parts = []
-    for (folder, _), gone in zip(sources, dead_ids):
-        post = Postings.load(Path(folder) / LEXICAL_DIR)
-        parts.append((post, np.isin(post.ids, gone) if len(gone) else None))
-    merge_postings(parts).save(dest / LEXICAL_DIR)
     store = Store(dest / STORE_FILE, readonly=True)
     try:
         articles = store.article_hashes()
@@ -186,6 +178,14 @@ def merge_segments(
         store.close()
     write_record(dest, articles, origins, deletes)
     return counts
+
+
+def _chunk_count(folder: Path) -> int:
+    store = Store(folder / STORE_FILE, readonly=True)
+    try:
+        return store.count("chunks")
+    finally:
+        store.close()
 
 
 class SegmentedDense:
