@@ -205,8 +205,8 @@ def test_an_index_from_before_speakers_were_recorded_still_finds_quotes(tmp_path
         store.commit()
         assert (store.quotes_in(name) is None) is not speakers
         store.close()
-    assert Store(tmp_path / "new" / "store.sqlite", readonly=True).quoted_articles("y") == {"new": {"X Y": 1}}
-    assert Store(tmp_path / "old" / "store.sqlite", readonly=True).quoted_articles("y") is None
+    assert Store(tmp_path / "new" / "store.sqlite", readonly=True).quoted_by("y") == [("new", "X Y")]
+    assert Store(tmp_path / "old" / "store.sqlite", readonly=True).quoted_by("y") is None
 
 
 def test_a_summary_naming_no_story_asks_which_or_follows_the_conversation(news):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -199,11 +200,11 @@ def attributions(index: Index, article_id: str, sents: list[Sentence]) -> list[A
 def articles_quoting(index: Index, name: str) -> list[str] | None:
     """The articles quoting ``name`` ("Wenger", "Arsene Wenger"), most quotations first, from the
     speakers recorded at ingest; None for an index that does not record them."""
-    found = index.store.quoted_articles(speaker_key(name))
+    found = index.store.quoted_by(speaker_key(name))
     if found is None:
         return None
-    counts = {aid: sum(n for who, n in names.items() if same_person(name, who)) for aid, names in found.items()}
-    return sorted((aid for aid, n in counts.items() if n), key=lambda aid: (-counts[aid], aid))
+    counts = Counter(aid for aid, who in found if same_person(name, who))
+    return sorted(counts, key=lambda aid: (-counts[aid], aid))
 
 
 def speaker_of(index: Index, sentence: Sentence, cache: dict | None = None) -> tuple[str | None, Sentence | None]:

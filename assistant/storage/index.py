@@ -85,10 +85,6 @@ class Index:
             ) from exc
         return cls(folder, gen.name, manifest, store, dense, lexical, lock)
 
-    @property
-    def model_name(self) -> str:
-        return str(self.manifest.get("model", {}).get("name", ""))
-
     def info(self) -> dict:
         """What is indexed: generation, model, chunking, counts and size on disk."""
         m = self.manifest

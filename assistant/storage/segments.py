@@ -315,15 +315,12 @@ class SegmentedStore:
         store = self._holder(article_id)
         return store.quotes_in(article_id) if store is not None else None
 
-    def quoted_articles(self, key: str) -> dict[str, dict[str, int]] | None:
-        """As :meth:`Store.quoted_articles` over the live articles (None when a segment records no speakers)."""
-        out: dict[str, dict[str, int]] = {}
-        for store, dead, _ in self.parts:
-            found = store.quoted_articles(key)
-            if found is None:
-                return None
-            out.update({a: names for a, names in found.items() if a not in dead})
-        return out
+    def quoted_by(self, key: str) -> list[tuple[str, str]] | None:
+        """As :meth:`Store.quoted_by`, live articles only (None when a segment records no speakers)."""
+        found = [(store.quoted_by(key), dead) for store, dead, _ in self.parts]
+        if any(rows is None for rows, _ in found):
+            return None
+        return [(aid, who) for rows, dead in found for aid, who in rows if aid not in dead]
 
     def sentences_in(self, article_id: str, start: int, end: int) -> list[tuple[Sentence, np.ndarray | None]]:
         store = self._holder(article_id)

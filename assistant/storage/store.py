@@ -197,19 +197,6 @@ class Store:
             )
         return ids
 
-    def remove_article(self, article_id: str) -> list[int]:
-        """Delete an article and its rows; returns the removed chunk ids."""
-        con = self.connect()
-        ids = [r[0] for r in con.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))]
-        con.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
-        con.execute("DELETE FROM sentences WHERE article_id = ?", (article_id,))
-        if self.has_quotes:
-            con.execute("DELETE FROM quotes WHERE article_id = ?", (article_id,))
-        con.execute("DELETE FROM articles WHERE id = ?", (article_id,))
-        with self._cache_lock:
-            self._text_cache.pop(article_id, None)
-        return ids
-
     def commit(self) -> None:
         self.connect().commit()
 
@@ -332,20 +319,13 @@ class Store:
         )
         return [(a, b, who, bool(q)) for a, b, who, q in rows]
 
-    def quoted_articles(self, key: str) -> dict[str, dict[str, int]] | None:
-        """Articles quoting a speaker by :func:`~assistant.ingest.quotes.speaker_key`: article id →
-        {name as written: quotations}; None when this store does not record speakers."""
+    def quoted_by(self, key: str) -> list[tuple[str, str]] | None:
+        """``(article id, name as written)`` of each quoted sentence of a speaker, by
+        :func:`~assistant.ingest.quotes.speaker_key`; None when this store does not record speakers."""
         if not self.has_quotes:
             return None
-        rows = self.connect().execute(
-            "SELECT article_id, speaker, COUNT(*) FROM quotes WHERE speaker_key = ? AND quoted = 1 "
-            "GROUP BY article_id, speaker",
-            (key,),
-        )
-        out: dict[str, dict[str, int]] = {}
-        for aid, who, n in rows:
-            out.setdefault(aid, {})[who] = int(n)
-        return out
+        sql = "SELECT article_id, speaker FROM quotes WHERE speaker_key = ? AND quoted = 1"
+        return self.connect().execute(sql, (key,)).fetchall()
 
     def set_meta(self, key: str, value: str) -> None:
         self.connect().execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
