@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -154,3 +155,46 @@ def test_a_killed_derive_leaves_the_old_index_whole(tmp_path):
         assert proc.wait() == -signal.SIGKILL  # killed while writing the new index, not after
         assert _files(old) == before, attempt
         assert FullText.open(old).search_terms(["harbour", "abkhazia"], 20)[0].tolist() == want
+
+
+def test_an_index_whose_folder_cannot_take_a_lock_file_still_opens(tmp_path):
+    """tantivy locks a file in the folder even to read: where it cannot (a read-only mount, another
+    user's index; here the lock's path is a folder) the index opens through links, the same answers."""
+    folder = tmp_path / "lex"
+    FullText.build(list(enumerate(TEXTS, 1)), folder)
+    before = {f.name: f.read_bytes() for f in folder.iterdir() if f.suffix != ".lock"}
+    want = FullText.open(folder).search_terms(content_terms("Which states recognize Abkhazia?"), k=3)
+    for lock in folder.glob("*.lock"):
+        lock.unlink()
+        lock.mkdir()  # the lock file cannot be opened for writing, even by root
+    ft = FullText.open(folder)
+    got = ft.search_terms(content_terms("Which states recognize Abkhazia?"), k=3)
+    assert got[0].tolist() == want[0].tolist() and np.allclose(got[1], want[1])
+    links = Path(ft._links.name)
+    assert links.is_dir() and not links.is_relative_to(folder)
+    del ft
+    assert not links.exists()  # the links go with the index
+    assert {f.name: f.read_bytes() for f in folder.iterdir() if f.suffix != ".lock"} == before  # nothing written
+
+
+def test_an_index_on_a_read_only_mount_answers(tmp_path, embedder):
+    """End to end on a read-only bind mount (needs root and mount; skipped where there is neither)."""
+    import subprocess
+
+    from assistant import Assistant
+
+    src, ro = tmp_path / "index", tmp_path / "ro"
+    seeds = Path(__file__).resolve().parents[1] / "seeds"
+    Assistant.build([seeds], src, embedder=embedder).close()
+    ro.mkdir()
+    if subprocess.run(["mount", "--bind", str(src), str(ro)], capture_output=True).returncode != 0:
+        pytest.skip("mount --bind is not permitted here")
+    try:
+        if subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)], capture_output=True).returncode != 0:
+            pytest.skip("a read-only remount is not permitted here")
+        a = Assistant.load(ro, embedder=embedder)
+        ans = a.ask("Which states recognized Abkhazia?")
+        assert not ans.abstained and "Nauru" in ans.text
+        a.close()
+    finally:
+        subprocess.run(["umount", str(ro)], capture_output=True)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from functools import lru_cache
@@ -75,13 +76,29 @@ class FullText:
         self.index = index
         self.schema = index.schema
         self.searcher = index.searcher()
+        self._links: tempfile.TemporaryDirectory | None = None
 
     @classmethod
     def open(cls, folder: Path) -> FullText:
+        """Open for searching. tantivy takes a lock file in the folder even to read; in a folder this
+        process cannot write (a read-only mount, another user's index) it opens a folder of links to
+        the same files instead, made in the temporary directory and removed with this object."""
         tv = _tantivy()
-        index = tv.Index.open(str(folder))
+        links = None
+        try:
+            index = tv.Index.open(str(folder))
+        except ValueError as exc:
+            if "lockfile" not in str(exc).lower():
+                raise
+            links = tempfile.TemporaryDirectory(prefix="assistant-lexical-")
+            for f in Path(folder).iterdir():
+                if not f.name.endswith(".lock"):
+                    os.symlink(f.resolve(), Path(links.name) / f.name)
+            index = tv.Index.open(links.name)
         index.register_tokenizer(ANALYZER, analyzer())
-        return cls(index)
+        out = cls(index)
+        out._links = links  # kept as long as the index is open
+        return out
 
     @classmethod
     def build(
