@@ -197,6 +197,16 @@ def attributions(index: Index, article_id: str, sents: list[Sentence]) -> list[A
     return [Attribution(*by_start.get(s.start, (None, False))) for s in sents]
 
 
+def _speakers(index: Index, article_id: str) -> list[tuple[Sentence, Attribution]]:
+    """The sentences of an article that have a speaker: the rows recorded at ingest (no sentence
+    vectors read), else every sentence attributed now."""
+    rows = index.store.quotes_in(article_id)
+    if rows is None:
+        return list(zip(*attributed(index, article_id)))
+    text = index.store.article_text(article_id)
+    return [(Sentence(article_id, a, b, text[a:b]), Attribution(who, quoted)) for a, b, who, quoted in rows]
+
+
 def articles_quoting(index: Index, name: str) -> list[str] | None:
     """The articles quoting ``name`` ("Wenger", "Arsene Wenger"), most quotations first, from the
     speakers recorded at ingest; None for an index that does not record them."""
@@ -307,8 +317,7 @@ def quotes_by(index: Index, name: str, limit: int = ARTICLES_LISTED) -> list[Sen
     out = []
     surname = speaker_key(name)
     for aid in found:
-        sents, attrs = attributed(index, aid)
-        theirs = [s for s, a in zip(sents, attrs) if a.quoted and same_person(name, a.speaker)]
+        theirs = [s for s, a in _speakers(index, aid) if a.quoted and same_person(name, a.speaker)]
         if theirs:
             named = [s for s in theirs if surname in {fold(w) for w in words(s.text)}]
             out.append((named or theirs)[0])

@@ -158,6 +158,11 @@ def build_app(assistant, *, allow_upload: bool = True, max_upload_mb: float = MA
                             remove_status = gr.HTML("", elem_id="aa-remove-status")
 
         # --- a turn: the question shows at once with a working state, then the answer replaces it
+        def shown(turns: list) -> tuple:
+            """What the page shows of a conversation: its messages, its sources, its export file."""
+            path = app.export(turns)
+            return app.chat_messages(turns), app.sources(turns), gr.update(value=path, interactive=path is not None)
+
         def start(text: str, turns: list):
             text = (text or "").strip()
             if not text:
@@ -180,15 +185,8 @@ def build_app(assistant, *, allow_upload: bool = True, max_upload_mb: float = MA
                 log.error("chat turn failed: %s: %s", exc.__class__.__name__, str(exc)[:300])
                 turn = {"question": text, "error": f"Something went wrong ({exc.__class__.__name__}); try again."}
             turns = [*_turns(turns), turn][-MAX_TURNS:]
-            path = app.export(turns)
-            return (
-                app.chat_messages(turns),
-                turns,
-                app.sources(turns),
-                gr.update(value=path, interactive=path is not None),
-                "",
-                unlock,
-            )
+            messages, sources_html, export = shown(turns)
+            return messages, turns, sources_html, export, "", unlock
 
         start_kw: dict[str, Any] = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
         finish_kw: dict[str, Any] = {
@@ -218,15 +216,8 @@ def build_app(assistant, *, allow_upload: bool = True, max_upload_mb: float = MA
 
         def undo(before: list):
             turns = _turns(before)
-            path = app.export(turns)
-            return (
-                app.chat_messages(turns),
-                turns,
-                app.sources(turns),
-                gr.update(value=path, interactive=path is not None),
-                [],
-                gr.update(visible=False),
-            )
+            messages, sources_html, export = shown(turns)
+            return messages, turns, sources_html, export, [], gr.update(visible=False)
 
         new_chat_io = {
             "inputs": [saved],
@@ -244,14 +235,8 @@ def build_app(assistant, *, allow_upload: bool = True, max_upload_mb: float = MA
 
         def restore(turns: list):
             turns = _turns(turns)
-            path = app.export(turns)
             header_html, _ = app.overview()
-            return (
-                app.chat_messages(turns),
-                app.sources(turns),
-                gr.update(value=path, interactive=path is not None),
-                header_html,
-            )
+            return (*shown(turns), header_html)
 
         register(app, allow_upload=allow_upload)
 

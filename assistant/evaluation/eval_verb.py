@@ -30,6 +30,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     print(format_table(report["metrics"], report["thresholds"]))
     if not args.no_write:
         print(f"\nreport: {args.out / 'seeds.json'}, figure: {args.out / 'seeds.png'}")
+    return _verdict(failures)
+
+
+def _verdict(failures: list[str]) -> int:
+    """Say whether the gate passed; the exit status."""
     if failures:
         print("\nFAILED: " + "; ".join(failures), file=sys.stderr)
         return 1
@@ -61,11 +66,7 @@ def _cmd_news(args: argparse.Namespace) -> int:
     print(format_news_table(report["metrics"]))
     if not args.no_write:
         print(f"\nreport: {args.out / 'news.json'}")
-    if failures:
-        print("\nFAILED: " + "; ".join(failures), file=sys.stderr)
-        return 1
-    print("\npassed: every metric meets its threshold")
-    return 0
+    return _verdict(failures)
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
